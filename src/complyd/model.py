@@ -1,0 +1,207 @@
+"""Domain values shared by every layer: frozen dataclasses and enums, no behaviour beyond ordering.
+
+Owns the vocabulary (tenant, item, summary, filter, page). Must not import any other complyd
+module, perform I/O or know about JSON or SQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+DEFAULT_ACCOUNT_ID = "000000000000"
+MANAGED_INSTANCE = "ManagedInstance"
+FLEET_TOTAL = "FleetTotal"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    account_id: str
+    region: str
+
+
+class Severity(enum.Enum):
+    """Item severities; `rank` orders them, CRITICAL highest."""
+
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFORMATIONAL = "INFORMATIONAL"
+    UNSPECIFIED = "UNSPECIFIED"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @property
+    def count_name(self) -> str:
+        """The SeveritySummary member counting this severity, e.g. `CriticalCount`."""
+        return self.value.capitalize() + "Count"
+
+
+_SEVERITY_RANK = {
+    Severity.UNSPECIFIED: 0,
+    Severity.INFORMATIONAL: 1,
+    Severity.LOW: 2,
+    Severity.MEDIUM: 3,
+    Severity.HIGH: 4,
+    Severity.CRITICAL: 5,
+}
+SEVERITIES_BY_RANK: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank))
+
+
+class Status(enum.Enum):
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON_COMPLIANT"
+
+
+class UploadType(enum.Enum):
+    COMPLETE = "COMPLETE"
+    PARTIAL = "PARTIAL"
+
+
+class Operator(enum.Enum):
+    EQUAL = "EQUAL"
+    NOT_EQUAL = "NOT_EQUAL"
+    BEGIN_WITH = "BEGIN_WITH"
+    LESS_THAN = "LESS_THAN"
+    GREATER_THAN = "GREATER_THAN"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    execution_time_ms: int
+    execution_id: str | None = None
+    execution_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemEntry:
+    """One item as a put sends it."""
+
+    severity: Severity
+    status: Status
+    id: str | None = None
+    title: str | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One item as the store keeps it; `item_key` orders items inside a (resource, type)."""
+
+    resource_id: str
+    compliance_type: str
+    item_key: str
+    entry: ItemEntry
+    execution: ExecutionSummary
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PutRequest:
+    resource_id: str
+    resource_type: str
+    compliance_type: str
+    execution: ExecutionSummary
+    items: Sequence[ItemEntry]
+    items_size: int
+    item_content_hash: str | None = None
+    upload_type: UploadType = UploadType.COMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityCounts:
+    """Counts per severity, in Severity order."""
+
+    counts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
+
+    @classmethod
+    def of(cls, counts: Mapping[Severity, int]) -> SeverityCounts:
+        c = [counts.get(s, 0) for s in Severity]
+        return cls((c[0], c[1], c[2], c[3], c[4], c[5]))
+
+    def get(self, severity: Severity) -> int:
+        return self.counts[list(Severity).index(severity)]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSummary:
+    """One row per (resource, compliance type), kept current by every put."""
+
+    resource_id: str
+    resource_type: str
+    compliance_type: str
+    status: Status
+    overall_severity: Severity
+    compliant: SeverityCounts
+    non_compliant: SeverityCounts
+    execution: ExecutionSummary
+    content_hash: str | None
+    patch_group: str | None
+    total_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSummary:
+    """One ListComplianceSummaries row: resources counted per compliance type."""
+
+    compliance_type: str
+    compliant: SeverityCounts
+    non_compliant: SeverityCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    key: str
+    values: tuple[str, ...]
+    operator: Operator = Operator.EQUAL
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """A page of results; `last_key` is the keyset position to resume after, None on the last page."""
+
+    rows: Sequence[T]
+    last_key: tuple[str, ...] | None
+
+
+class Field(enum.Enum):
+    """A filterable attribute, in domain terms; the store maps each to a column."""
+
+    COMPLIANCE_TYPE = "compliance_type"
+    RESOURCE_ID = "resource_id"
+    RESOURCE_TYPE = "resource_type"
+    ITEM_ID = "item_id"
+    TITLE = "title"
+    STATUS = "status"
+    SEVERITY = "severity"
+    OVERALL_SEVERITY = "overall_severity"
+    EXECUTION_ID = "execution_id"
+    EXECUTION_TYPE = "execution_type"
+    EXECUTION_TIME = "execution_time"
+    PATCH_GROUP = "patch_group"
+    DETAIL = "detail"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One parsed filter: `values` are strings, or epoch milliseconds for EXECUTION_TIME.
+
+    `detail` names the Details attribute for Field.DETAIL.
+    """
+
+    field: Field
+    operator: Operator
+    values: tuple[str | int, ...]
+    detail: str | None = None

@@ -1,0 +1,245 @@
+"""ComplianceService: the four operations and every rule of the spec, over a Store.
+
+Owns the order of the put checks (spec section 4), item keys and ordering, and which filters
+each list call accepts. Must not perform I/O except through the Store, nor know about HTTP,
+JSON or tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from complyd.config import Settings
+from complyd.errors import (
+    ComplianceTypeCountLimitExceededException,
+    InvalidResourceId,
+    InvalidResourceType,
+    ItemSizeLimitExceededException,
+    TotalSizeLimitExceededException,
+    ValidationException,
+)
+from complyd.filters import ITEM_KEYS, SUMMARY_KEYS, matches, parse_filters
+from complyd.model import (
+    FLEET_TOTAL,
+    MANAGED_INSTANCE,
+    Field,
+    Filter,
+    ItemEntry,
+    Page,
+    PutRequest,
+    ResourceSummary,
+    StoredItem,
+    Tenant,
+    TypeSummary,
+    UploadType,
+)
+from complyd.storage.base import Store
+from complyd.summaries import resource_summary
+
+# AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
+MANAGED_NODE_ID = re.compile(r"(i-(\w{8}|\w{17})|mi-\w{17})", re.ASCII)
+CUSTOM_PREFIX = "Custom:"
+BUILT_IN_TYPES = ("Association", "Patch")
+# Items with an Id sort first, by Id; items without one follow in the order they were sent.
+ID_KEY_PREFIX = "a"
+NO_ID_KEY_PREFIX = "b"
+FLEET_TOTAL_POSITION = ""
+
+
+def item_key_with_id(item_id: str) -> str:
+    return ID_KEY_PREFIX + item_id
+
+
+def item_key_without_id(sequence: int) -> str:
+    return f"{NO_ID_KEY_PREFIX}{sequence:012d}"
+
+
+@dataclass(frozen=True, slots=True)
+class PutOutcome:
+    """What a put did: `applied` is False when the hash or an older execution time skipped it."""
+
+    applied: bool
+    reason: str = ""
+
+
+class ComplianceService:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    # -- PutComplianceItems ---------------------------------------------------------------
+
+    def _check_resource(self, resource_id: str, resource_type: str) -> None:
+        if resource_type != MANAGED_INSTANCE:
+            raise InvalidResourceType(
+                f"Resource type '{resource_type}' is not supported; use {MANAGED_INSTANCE}."
+            )
+        self._check_resource_id(resource_id)
+
+    def _check_resource_id(self, resource_id: str) -> None:
+        if not self.settings.any_resource_id and not MANAGED_NODE_ID.fullmatch(resource_id):
+            raise InvalidResourceId(
+                f"Resource id '{resource_id}' is not a managed node id (i-xxxxxxxx, "
+                "i-xxxxxxxxxxxxxxxxx or mi-xxxxxxxxxxxxxxxxx). Start the server with "
+                "--any-resource-id to accept other names."
+            )
+
+    @staticmethod
+    def _check_type(request: PutRequest) -> None:
+        ctype = request.compliance_type
+        if ctype not in BUILT_IN_TYPES and not ctype.startswith(CUSTOM_PREFIX):
+            raise ValidationException(
+                f"ComplianceType '{ctype}' is not supported: use Association, Patch or "
+                "Custom:<name>."
+            )
+        if request.upload_type is UploadType.PARTIAL and ctype != "Association":
+            raise ValidationException(
+                f"UploadType PARTIAL is supported only for ComplianceType Association, not '{ctype}'."
+            )
+
+    def put_compliance_items(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
+        self._check_type(request)
+        self._check_resource(request.resource_id, request.resource_type)
+        rid, ctype = request.resource_id, request.compliance_type
+        with self.store.write() as tx:
+            current = tx.summary_for_update(tenant, rid, ctype)
+            if current is not None:
+                if request.item_content_hash is not None and request.item_content_hash == current.content_hash:
+                    return PutOutcome(False, "unchanged content hash")
+                if request.execution.execution_time_ms < current.execution.execution_time_ms:
+                    return PutOutcome(False, "older execution time")
+            usage = tx.usage(tenant, rid)
+            adds_custom_type = current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
+            if adds_custom_type and usage.custom_types >= self.settings.max_custom_types:
+                raise ComplianceTypeCountLimitExceededException(
+                    f"Resource {rid} already has {usage.custom_types} custom compliance types; the "
+                    f"limit is {self.settings.max_custom_types}. Remove one by putting an empty "
+                    "COMPLETE list for it."
+                )
+            if request.items_size > self.settings.item_size_limit:
+                raise ItemSizeLimitExceededException(
+                    f"The Items of this request take {request.items_size} bytes; the limit for one "
+                    f"request is {self.settings.item_size_limit} bytes."
+                )
+            existing = tx.items_of_type(tenant, rid, ctype) if request.upload_type is UploadType.PARTIAL else []
+            items = _merge(request, existing)
+            type_size = sum(i.size for i in items)
+            other_size = usage.total_size - (current.total_size if current else 0)
+            if other_size + type_size > self.settings.total_size_limit:
+                raise TotalSizeLimitExceededException(
+                    f"Resource {rid} would hold {other_size + type_size} bytes of compliance data; "
+                    f"the limit is {self.settings.total_size_limit} bytes."
+                )
+            summary = None
+            if items:
+                summary = resource_summary(
+                    rid,
+                    request.resource_type,
+                    ctype,
+                    [i.entry for i in items],
+                    request.execution,
+                    request.item_content_hash,
+                    type_size,
+                )
+            tx.replace_type(tenant, rid, ctype, summary, items)
+        return PutOutcome(True)
+
+    # -- List operations ------------------------------------------------------------------
+
+    def list_compliance_items(
+        self,
+        tenant: Tenant,
+        resource_ids: Sequence[str] | None,
+        resource_types: Sequence[str] | None,
+        filters: Sequence[Filter],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[StoredItem]:
+        if resource_ids is not None and len(resource_ids) > 1:
+            shown = "[" + ", ".join(resource_ids) + "]"
+            raise ValidationException(
+                f"1 validation error detected: Value '{shown}' at 'resourceIds' failed to satisfy "
+                "constraint: Member must have length less than or equal to 1"
+            )
+        for resource_type in resource_types or ():
+            if resource_type != MANAGED_INSTANCE:
+                raise InvalidResourceType(
+                    f"Resource type '{resource_type}' is not supported; use {MANAGED_INSTANCE}."
+                )
+        resource_id = resource_ids[0] if resource_ids else None
+        if resource_id is not None:
+            self._check_resource_id(resource_id)
+        conditions = parse_filters(filters, ITEM_KEYS)
+        return self.store.list_items(tenant, resource_id, conditions, after, limit)
+
+    def list_resource_compliance_summaries(
+        self,
+        tenant: Tenant,
+        filters: Sequence[Filter],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[ResourceSummary]:
+        conditions = parse_filters(filters, SUMMARY_KEYS)
+        return self.store.list_resource_summaries(tenant, conditions, after, limit)
+
+    def list_compliance_summaries(
+        self,
+        tenant: Tenant,
+        filters: Sequence[Filter],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[TypeSummary]:
+        """FleetTotal first (on the first page), then one row per type in name order.
+
+        The keyset position is the last type returned; FleetTotal's position is
+        FLEET_TOTAL_POSITION, which sorts before every type name.
+        """
+        conditions = parse_filters(filters, SUMMARY_KEYS)
+        rows: list[TypeSummary] = []
+        if after is None:
+            type_conditions = [c for c in conditions if c.field is Field.COMPLIANCE_TYPE]
+            if all(matches(c, FLEET_TOTAL) for c in type_conditions):
+                rows.append(self.store.fleet_total(tenant, conditions))
+        remaining = limit - len(rows)
+        if remaining == 0:
+            # Only FleetTotal fits on this page; another follows if any type row exists.
+            more = self.store.list_type_summaries(tenant, conditions, None, 1)
+            return Page(rows, (FLEET_TOTAL_POSITION,) if more.rows else None)
+        last_type = after[0] if after and after[0] != FLEET_TOTAL_POSITION else None
+        page = self.store.list_type_summaries(tenant, conditions, last_type, remaining)
+        rows.extend(page.rows)
+        return Page(rows, page.last_key)
+
+
+def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredItem]:
+    """The type's items after the put: the sent items (COMPLETE) or upserted by Id (PARTIAL)."""
+    by_key: dict[str, StoredItem] = {i.item_key: i for i in existing}
+    sequence = 1 + max(
+        (int(k[1:]) for k in by_key if k.startswith(NO_ID_KEY_PREFIX)), default=-1
+    )
+    for entry in request.items:
+        if entry.id is not None:
+            key = item_key_with_id(entry.id)
+        else:
+            key = item_key_without_id(sequence)
+            sequence += 1
+        # A duplicate Id in one request: the last one wins, as a dict assignment does.
+        by_key[key] = StoredItem(
+            resource_id=request.resource_id,
+            compliance_type=request.compliance_type,
+            item_key=key,
+            entry=entry,
+            execution=request.execution,
+            size=entry_size(entry),
+        )
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def entry_size(entry: ItemEntry) -> int:
+    """Bytes an item takes in the store's accounting: its strings, UTF-8 encoded."""
+    parts = [entry.id or "", entry.title or "", entry.status.value, entry.severity.value]
+    for k, v in entry.details.items():
+        parts.extend((k, v))
+    return sum(len(p.encode("utf-8", "surrogatepass")) for p in parts)

@@ -1,0 +1,89 @@
+"""The Store protocol: the handful of operations the service needs, in domain terms.
+
+Owns the seam between rules and persistence; one contract test suite runs against every
+implementation. Must not contain compliance rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from complyd.model import Condition, Page, ResourceSummary, StoredItem, Tenant, TypeSummary
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceUsage:
+    """What a resource holds across all its compliance types."""
+
+    custom_types: int
+    total_size: int
+
+
+class WriteTransaction(Protocol):
+    """One atomic write; everything done through it commits together or not at all."""
+
+    def summary_for_update(
+        self, tenant: Tenant, resource_id: str, compliance_type: str
+    ) -> ResourceSummary | None:
+        """The (resource, type) summary, locked until the transaction ends."""
+
+    def usage(self, tenant: Tenant, resource_id: str) -> ResourceUsage: ...
+
+    def items_of_type(
+        self, tenant: Tenant, resource_id: str, compliance_type: str
+    ) -> list[StoredItem]: ...
+
+    def replace_type(
+        self,
+        tenant: Tenant,
+        resource_id: str,
+        compliance_type: str,
+        summary: ResourceSummary | None,
+        items: Sequence[StoredItem],
+    ) -> None:
+        """Make the type's items exactly `items` and its summary `summary` (None removes both)."""
+
+
+class Store(Protocol):
+    def write(self) -> AbstractContextManager[WriteTransaction]: ...
+
+    def list_items(
+        self,
+        tenant: Tenant,
+        resource_id: str | None,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[StoredItem]:
+        """Items in (resource id, compliance type, item key) order, strictly after `after`."""
+
+    def list_resource_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[ResourceSummary]:
+        """Summary rows in (resource id, compliance type) order, strictly after `after`."""
+
+    def list_type_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: str | None,
+        limit: int,
+    ) -> Page[TypeSummary]:
+        """Per-type resource counts in type order, for types strictly after `after`."""
+
+    def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
+        """Resources counted once over all their selected rows (compliance_type 'FleetTotal')."""
+
+    def token_key(self) -> bytes:
+        """The pagination-token signing key, created once and shared by every replica."""
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""Table definitions (SQLAlchemy Core), the one description of the schema the code expects.
+
+Alembic migrations create exactly this; a test compares the two. Keys sort bytewise on every
+engine (binary collation on PostgreSQL) so keyset pagination agrees across stores.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from complyd.model import Severity
+
+metadata = sa.MetaData()
+
+# Bytewise ordering on PostgreSQL; SQLite's default collation is already BINARY.
+Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+SEVERITY_COLUMNS = tuple(s.value.lower() for s in Severity)
+COMPLIANT_COLUMNS = tuple(f"compliant_{s}" for s in SEVERITY_COLUMNS)
+NON_COMPLIANT_COLUMNS = tuple(f"non_compliant_{s}" for s in SEVERITY_COLUMNS)
+
+compliance_items = sa.Table(
+    "compliance_items",
+    metadata,
+    sa.Column("account_id", Key, primary_key=True),
+    sa.Column("region", Key, primary_key=True),
+    sa.Column("resource_id", Key, primary_key=True),
+    sa.Column("compliance_type", Key, primary_key=True),
+    sa.Column("item_key", Key, primary_key=True),
+    sa.Column("item_id", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("execution_time_ms", sa.BigInteger, nullable=False),
+    sa.Column("execution_id", sa.Text, nullable=True),
+    sa.Column("execution_type", sa.Text, nullable=True),
+    sa.Column("size", sa.Integer, nullable=False),
+)
+
+resource_summaries = sa.Table(
+    "resource_summaries",
+    metadata,
+    sa.Column("account_id", Key, primary_key=True),
+    sa.Column("region", Key, primary_key=True),
+    sa.Column("resource_id", Key, primary_key=True),
+    sa.Column("compliance_type", Key, primary_key=True),
+    sa.Column("resource_type", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("overall_severity", sa.String(16), nullable=False),
+    *(sa.Column(name, sa.Integer, nullable=False) for name in COMPLIANT_COLUMNS),
+    *(sa.Column(name, sa.Integer, nullable=False) for name in NON_COMPLIANT_COLUMNS),
+    sa.Column("execution_time_ms", sa.BigInteger, nullable=False),
+    sa.Column("execution_id", sa.Text, nullable=True),
+    sa.Column("execution_type", sa.Text, nullable=True),
+    sa.Column("content_hash", sa.Text, nullable=True),
+    sa.Column("patch_group", sa.Text, nullable=True),
+    sa.Column("total_size", sa.BigInteger, nullable=False),
+    sa.Index(
+        "ix_resource_summaries_type",
+        "account_id",
+        "region",
+        "compliance_type",
+        "resource_id",
+    ),
+)
+
+server_state = sa.Table(
+    "server_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+)

@@ -1,0 +1,111 @@
+"""Pure summary arithmetic: items -> one resource summary; resource rows -> fleet rows.
+
+Owns the rules of spec sections 6 and 7 as plain functions. The store keeps the fleet figures
+with SQL of the same meaning; these functions are the reference it is tested against. Must not
+perform I/O.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from complyd.model import (
+    FLEET_TOTAL,
+    ExecutionSummary,
+    ItemEntry,
+    ResourceSummary,
+    Severity,
+    SeverityCounts,
+    Status,
+    TypeSummary,
+)
+
+
+def count_by_severity(severities: Iterable[Severity]) -> SeverityCounts:
+    return SeverityCounts.of(Counter(severities))
+
+
+def highest(severities: Iterable[Severity]) -> Severity:
+    return max(severities, key=lambda s: s.rank, default=Severity.UNSPECIFIED)
+
+
+def overall(status: Status, all_severities: Sequence[Severity], nc_severities: Sequence[Severity]) -> Severity:
+    """Highest severity among the non-compliant ones when there are any, else among all."""
+    return highest(nc_severities if status is Status.NON_COMPLIANT else all_severities)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsSummary:
+    status: Status
+    overall_severity: Severity
+    compliant: SeverityCounts
+    non_compliant: SeverityCounts
+    patch_group: str | None
+
+
+def summarise_items(items: Sequence[ItemEntry]) -> ItemsSummary:
+    nc = [i.severity for i in items if i.status is Status.NON_COMPLIANT]
+    ok = [i.severity for i in items if i.status is Status.COMPLIANT]
+    status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
+    patch_group = next((i.details["PatchGroup"] for i in items if i.details.get("PatchGroup")), None)
+    return ItemsSummary(
+        status=status,
+        overall_severity=overall(status, [i.severity for i in items], nc),
+        compliant=count_by_severity(ok),
+        non_compliant=count_by_severity(nc),
+        patch_group=patch_group,
+    )
+
+
+def resource_summary(
+    resource_id: str,
+    resource_type: str,
+    compliance_type: str,
+    items: Sequence[ItemEntry],
+    execution: ExecutionSummary,
+    content_hash: str | None,
+    total_size: int,
+) -> ResourceSummary:
+    s = summarise_items(items)
+    return ResourceSummary(
+        resource_id=resource_id,
+        resource_type=resource_type,
+        compliance_type=compliance_type,
+        status=s.status,
+        overall_severity=s.overall_severity,
+        compliant=s.compliant,
+        non_compliant=s.non_compliant,
+        execution=execution,
+        content_hash=content_hash,
+        patch_group=s.patch_group,
+        total_size=total_size,
+    )
+
+
+def type_summary(compliance_type: str, rows: Iterable[tuple[Status, Severity]]) -> TypeSummary:
+    """Count resources: each (status, overall severity) pair is one resource."""
+    rows = list(rows)
+    return TypeSummary(
+        compliance_type=compliance_type,
+        compliant=count_by_severity(sev for st, sev in rows if st is Status.COMPLIANT),
+        non_compliant=count_by_severity(sev for st, sev in rows if st is Status.NON_COMPLIANT),
+    )
+
+
+def fleet_summaries(rows: Iterable[ResourceSummary]) -> list[TypeSummary]:
+    """The whole ListComplianceSummaries answer for a set of resource rows: FleetTotal first."""
+    by_type: dict[str, list[tuple[Status, Severity]]] = {}
+    by_resource: dict[str, list[ResourceSummary]] = {}
+    for row in rows:
+        by_type.setdefault(row.compliance_type, []).append((row.status, row.overall_severity))
+        by_resource.setdefault(row.resource_id, []).append(row)
+    fleet = []
+    for resource_rows in by_resource.values():
+        nc = [r.overall_severity for r in resource_rows if r.status is Status.NON_COMPLIANT]
+        status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
+        fleet.append((status, overall(status, [r.overall_severity for r in resource_rows], nc)))
+    out = [type_summary(FLEET_TOTAL, fleet)]
+    out.extend(type_summary(name, by_type[name]) for name in sorted(by_type))
+    return out

@@ -1,0 +1,1 @@
+"""HTTP edge: the Starlette application that serves the API and health checks."""

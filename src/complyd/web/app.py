@@ -1,0 +1,141 @@
+"""create_app(settings): the Starlette application serving the AWS JSON 1.1 API and /healthz.
+
+Owns routing, the X-Amz-Target dispatch table, error rendering and running blocking store work
+off the event loop. Must not contain compliance rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from complyd.config import Settings
+from complyd.errors import ComplianceError, InternalServerError
+from complyd.model import MANAGED_INSTANCE, Tenant
+from complyd.service import ComplianceService
+from complyd.storage.base import Store
+from complyd.storage.sql import SqlStore
+from complyd.web.auth import open_mode_tenant
+from complyd.wire import codec, json11
+from complyd.wire.tokens import TokenCodec
+
+log = logging.getLogger("complyd")
+
+Handler = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
+
+
+class Api:
+    """The four operations as JSON-in, JSON-out handlers (blocking; run in a worker thread)."""
+
+    def __init__(self, service: ComplianceService, tokens: TokenCodec) -> None:
+        self.service = service
+        self.tokens = tokens
+        # One literal row per X-Amz-Target operation.
+        self.handlers: dict[str, Handler] = {
+            "PutComplianceItems": self.put_compliance_items,
+            "ListComplianceItems": self.list_compliance_items,
+            "ListComplianceSummaries": self.list_compliance_summaries,
+            "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
+        }
+
+    def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:
+        if req.next_token is None:
+            return None
+        return self.tokens.open(req.next_token, op, tenant, req.fingerprint())
+
+    def _token(
+        self, op: str, tenant: Tenant, req: codec.ListRequest, last_key: tuple[str, ...] | None
+    ) -> str | None:
+        if last_key is None:
+            return None
+        return self.tokens.mint(op, tenant, req.fingerprint(), last_key)
+
+    def put_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
+        self.service.put_compliance_items(tenant, codec.decode_put(body))
+        return {}
+
+    def list_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
+        op = "ListComplianceItems"
+        req = codec.decode_list(op, body)
+        page = self.service.list_compliance_items(
+            tenant,
+            req.resource_ids,
+            req.resource_types,
+            req.filters,
+            self._cursor(op, tenant, req),
+            req.max_results,
+        )
+        rows = [codec.encode_item(i, MANAGED_INSTANCE) for i in page.rows]
+        return codec.page_body("ComplianceItems", rows, self._token(op, tenant, req, page.last_key))
+
+    def list_compliance_summaries(self, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
+        op = "ListComplianceSummaries"
+        req = codec.decode_list(op, body)
+        page = self.service.list_compliance_summaries(
+            tenant, req.filters, self._cursor(op, tenant, req), req.max_results
+        )
+        rows = [codec.encode_type_summary(r) for r in page.rows]
+        token = self._token(op, tenant, req, page.last_key)
+        return codec.page_body("ComplianceSummaryItems", rows, token)
+
+    def list_resource_compliance_summaries(
+        self, tenant: Tenant, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        op = "ListResourceComplianceSummaries"
+        req = codec.decode_list(op, body)
+        page = self.service.list_resource_compliance_summaries(
+            tenant, req.filters, self._cursor(op, tenant, req), req.max_results
+        )
+        rows = [codec.encode_resource_summary(r) for r in page.rows]
+        token = self._token(op, tenant, req, page.last_key)
+        return codec.page_body("ResourceComplianceSummaryItems", rows, token)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    store = store if store is not None else SqlStore(settings.resolved_db_url)
+    api = Api(ComplianceService(store, settings), TokenCodec(store.token_key()))
+
+    async def dispatch(request: Request) -> Response:
+        request_id = json11.new_request_id()
+        headers = json11.response_headers(request_id)
+        try:
+            tenant = open_mode_tenant(request.headers)
+            operation = json11.operation_for(request.headers.get("x-amz-target"))
+            json11.check_content_type(request.headers.get("content-type"))
+            body = json11.parse_body(await request.body())
+            result = await run_in_threadpool(api.handlers[operation], tenant, body)
+            return Response(orjson.dumps(result), status_code=200, headers=headers)
+        except ComplianceError as error:
+            return Response(json11.error_body(error), status_code=error.status, headers=headers)
+        except Exception:
+            log.exception("internal error handling request %s", request_id)
+            error = InternalServerError(f"An internal error occurred. Request id: {request_id}")
+            return Response(json11.error_body(error), status_code=error.status, headers=headers)
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            await run_in_threadpool(store.ping)
+        except Exception:
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    routes = [
+        Route("/", dispatch, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,186 @@
+"""Per-operation request decoding into domain values and result encoding into AWS JSON shapes.
+
+Owns the mapping between AWS member names and `complyd.model`; validation is delegated to
+`shapes`. Must not apply compliance rules (those live in the service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from complyd.errors import InvalidFilter
+from complyd.model import (
+    ExecutionSummary,
+    Filter,
+    ItemEntry,
+    Operator,
+    PutRequest,
+    ResourceSummary,
+    Severity,
+    SeverityCounts,
+    Status,
+    StoredItem,
+    TypeSummary,
+    UploadType,
+)
+from complyd.wire.model import input_shape
+from complyd.wire.shapes import validate
+
+DEFAULT_MAX_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequest:
+    filters: tuple[Filter, ...]
+    max_results: int
+    next_token: str | None
+    resource_ids: tuple[str, ...] | None = None
+    resource_types: tuple[str, ...] | None = None
+
+    def fingerprint(self) -> bytes:
+        """What a token is bound to: everything that selects rows, but not the page size."""
+        return orjson.dumps(
+            [
+                [[f.key, list(f.values), f.operator.value] for f in self.filters],
+                list(self.resource_ids) if self.resource_ids is not None else None,
+                list(self.resource_types) if self.resource_types is not None else None,
+            ]
+        )
+
+
+def seconds_to_ms(value: float) -> int:
+    return round(value * 1000)
+
+
+def ms_to_seconds(value: int) -> float:
+    return value / 1000
+
+
+def _execution(raw: dict[str, Any]) -> ExecutionSummary:
+    # AWS drops empty ExecutionId / ExecutionType rather than storing "".
+    return ExecutionSummary(
+        execution_time_ms=seconds_to_ms(raw["ExecutionTime"]),
+        execution_id=raw.get("ExecutionId") or None,
+        execution_type=raw.get("ExecutionType") or None,
+    )
+
+
+def decode_put(body: dict[str, Any]) -> PutRequest:
+    validate(input_shape("PutComplianceItems"), body)
+    items = [
+        ItemEntry(
+            severity=Severity(raw["Severity"]),
+            status=Status(raw["Status"]),
+            id=raw.get("Id"),
+            title=raw.get("Title"),
+            details=dict(raw.get("Details") or {}),
+        )
+        for raw in body["Items"]
+    ]
+    return PutRequest(
+        resource_id=body["ResourceId"],
+        resource_type=body["ResourceType"],
+        compliance_type=body["ComplianceType"],
+        execution=_execution(body["ExecutionSummary"]),
+        items=items,
+        items_size=len(orjson.dumps(body["Items"])),
+        item_content_hash=body.get("ItemContentHash"),
+        upload_type=UploadType(body.get("UploadType") or "COMPLETE"),
+    )
+
+
+def decode_list(operation: str, body: dict[str, Any]) -> ListRequest:
+    validate(input_shape(operation), body)
+    filters = []
+    for i, raw in enumerate(body.get("Filters") or [], start=1):
+        if not raw.get("Key"):
+            raise InvalidFilter(f"Filter {i} has no Key.")
+        if not raw.get("Values"):
+            raise InvalidFilter(f"Filter {i} ({raw['Key']}) has no Values.")
+        filters.append(
+            Filter(
+                key=raw["Key"],
+                values=tuple(raw["Values"]),
+                operator=Operator(raw.get("Type") or "EQUAL"),
+            )
+        )
+    ids = body.get("ResourceIds")
+    types = body.get("ResourceTypes")
+    return ListRequest(
+        filters=tuple(filters),
+        max_results=body.get("MaxResults") or DEFAULT_MAX_RESULTS,
+        next_token=body.get("NextToken"),
+        resource_ids=tuple(ids) if ids is not None else None,
+        resource_types=tuple(types) if types is not None else None,
+    )
+
+
+def encode_execution(execution: ExecutionSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"ExecutionTime": ms_to_seconds(execution.execution_time_ms)}
+    if execution.execution_id:
+        out["ExecutionId"] = execution.execution_id
+    if execution.execution_type:
+        out["ExecutionType"] = execution.execution_type
+    return out
+
+
+def encode_item(item: StoredItem, resource_type: str) -> dict[str, Any]:
+    entry = item.entry
+    out: dict[str, Any] = {
+        "ComplianceType": item.compliance_type,
+        "ResourceType": resource_type,
+        "ResourceId": item.resource_id,
+    }
+    if entry.id is not None:
+        out["Id"] = entry.id
+    if entry.title is not None:
+        out["Title"] = entry.title
+    out["Status"] = entry.status.value
+    out["Severity"] = entry.severity.value
+    out["ExecutionSummary"] = encode_execution(item.execution)
+    out["Details"] = dict(entry.details)
+    return out
+
+
+def encode_severity_counts(counts: SeverityCounts) -> dict[str, int]:
+    return {s.count_name: counts.get(s) for s in Severity}
+
+
+def encode_halves(compliant: SeverityCounts, non_compliant: SeverityCounts) -> dict[str, Any]:
+    return {
+        "CompliantSummary": {
+            "CompliantCount": compliant.total,
+            "SeveritySummary": encode_severity_counts(compliant),
+        },
+        "NonCompliantSummary": {
+            "NonCompliantCount": non_compliant.total,
+            "SeveritySummary": encode_severity_counts(non_compliant),
+        },
+    }
+
+
+def encode_resource_summary(row: ResourceSummary) -> dict[str, Any]:
+    return {
+        "ComplianceType": row.compliance_type,
+        "ResourceType": row.resource_type,
+        "ResourceId": row.resource_id,
+        "Status": row.status.value,
+        "OverallSeverity": row.overall_severity.value,
+        "ExecutionSummary": encode_execution(row.execution),
+        **encode_halves(row.compliant, row.non_compliant),
+    }
+
+
+def encode_type_summary(row: TypeSummary) -> dict[str, Any]:
+    return {"ComplianceType": row.compliance_type, **encode_halves(row.compliant, row.non_compliant)}
+
+
+def page_body(member: str, rows: Sequence[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {member: list(rows)}
+    if next_token is not None:
+        body["NextToken"] = next_token
+    return body

@@ -1,0 +1,67 @@
+"""AWS JSON 1.1 framing: target parsing, body parsing, error bodies, request ids.
+
+Owns what every request and response has in common. Must not know what an operation does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from complyd.errors import ComplianceError, SerializationException, UnknownOperationException
+from complyd.wire.model import OPERATIONS, TARGET_PREFIX
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+ACCEPTED_CONTENT_TYPES = (CONTENT_TYPE, "application/json", "application/x-amz-json-1.0")
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def operation_for(target: str | None) -> str:
+    """`AmazonSSM.ListComplianceItems` -> `ListComplianceItems`, for the operations served."""
+    prefix, _, name = (target or "").partition(".")
+    if prefix != TARGET_PREFIX or name not in OPERATIONS:
+        shown = target if target else "(none)"
+        raise UnknownOperationException(
+            f"Operation {shown} is not supported. Send X-Amz-Target: {TARGET_PREFIX}.<Operation> "
+            f"with one of: {', '.join(OPERATIONS)}."
+        )
+    return name
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise SerializationException(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SerializationException("The request body must be a JSON object.")
+    return body
+
+
+def check_content_type(content_type: str | None) -> None:
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media and media not in ACCEPTED_CONTENT_TYPES:
+        raise SerializationException(
+            f"Unsupported Content-Type '{media}'; send {CONTENT_TYPE}."
+        )
+
+
+def error_body(error: ComplianceError) -> bytes:
+    body: dict[str, Any] = {"__type": error.code}
+    if error.message:
+        body["message"] = error.message
+    body.update(error.extra_members())
+    return orjson.dumps(body)
+
+
+def response_headers(request_id: str) -> dict[str, str]:
+    return {"x-amzn-RequestId": request_id, "Content-Type": CONTENT_TYPE}
