@@ -26,21 +26,51 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="COMPLYD_HOST",
-              help="Address to listen on.")
-@click.option("--port", default=4590, show_default=True, type=click.IntRange(0, 65535),
-              envvar="COMPLYD_PORT", help="Port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="COMPLYD_HOST",
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    default=4590,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="COMPLYD_PORT",
+    help="Port to listen on.",
+)
 @click.option("--db", default=None, envvar="COMPLYD_DB", help=DB_HELP)
-@click.option("--any-resource-id", is_flag=True, envvar="COMPLYD_ANY_RESOURCE_ID",
-              help="Accept any ResourceId, not only managed-node ids (i-..., mi-...).")
-@click.option("--item-size-limit", default=1 * MIB, show_default=True, type=click.IntRange(1),
-              envvar="COMPLYD_ITEM_SIZE_LIMIT",
-              help="Largest serialized Items of one put, in bytes.")
-@click.option("--total-size-limit", default=5 * MIB, show_default=True, type=click.IntRange(1),
-              envvar="COMPLYD_TOTAL_SIZE_LIMIT",
-              help="Largest compliance data one resource may hold, in bytes.")
-@click.option("--log-level", default="info", show_default=True, envvar="COMPLYD_LOG_LEVEL",
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--any-resource-id",
+    is_flag=True,
+    envvar="COMPLYD_ANY_RESOURCE_ID",
+    help="Accept any ResourceId, not only managed-node ids (i-..., mi-...).",
+)
+@click.option(
+    "--item-size-limit",
+    default=1 * MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="COMPLYD_ITEM_SIZE_LIMIT",
+    help="Largest serialized Items of one put, in bytes.",
+)
+@click.option(
+    "--total-size-limit",
+    default=5 * MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="COMPLYD_TOTAL_SIZE_LIMIT",
+    help="Largest compliance data one resource may hold, in bytes.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    envvar="COMPLYD_LOG_LEVEL",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 def serve(
     host: str,
     port: int,
@@ -64,7 +94,9 @@ def serve(
         total_size_limit=total_size_limit,
         log_level=log_level,
     )
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     app = create_app(settings)
     click.echo(f"complyd {__version__}: store {_shown(settings.resolved_db_url)}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

@@ -170,7 +170,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """A page of results; `last_key` is the keyset position to resume after, None on the last page."""
+    """A page of results; `last_key` is the keyset position to resume after (None: last page)."""
 
     rows: Sequence[T]
     last_key: tuple[str, ...] | None

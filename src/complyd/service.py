@@ -96,7 +96,8 @@ class ComplianceService:
             )
         if request.upload_type is UploadType.PARTIAL and ctype != "Association":
             raise ValidationException(
-                f"UploadType PARTIAL is supported only for ComplianceType Association, not '{ctype}'."
+                "UploadType PARTIAL is supported only for ComplianceType Association, "
+                f"not '{ctype}'."
             )
 
     def put_compliance_items(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
@@ -106,12 +107,17 @@ class ComplianceService:
         with self.store.write() as tx:
             current = tx.summary_for_update(tenant, rid, ctype)
             if current is not None:
-                if request.item_content_hash is not None and request.item_content_hash == current.content_hash:
+                if (
+                    request.item_content_hash is not None
+                    and request.item_content_hash == current.content_hash
+                ):
                     return PutOutcome(False, "unchanged content hash")
                 if request.execution.execution_time_ms < current.execution.execution_time_ms:
                     return PutOutcome(False, "older execution time")
             usage = tx.usage(tenant, rid)
-            adds_custom_type = current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
+            adds_custom_type = (
+                current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
+            )
             if adds_custom_type and usage.custom_types >= self.settings.max_custom_types:
                 raise ComplianceTypeCountLimitExceededException(
                     f"Resource {rid} already has {usage.custom_types} custom compliance types; the "
@@ -123,7 +129,11 @@ class ComplianceService:
                     f"The Items of this request take {request.items_size} bytes; the limit for one "
                     f"request is {self.settings.item_size_limit} bytes."
                 )
-            existing = tx.items_of_type(tenant, rid, ctype) if request.upload_type is UploadType.PARTIAL else []
+            existing = (
+                tx.items_of_type(tenant, rid, ctype)
+                if request.upload_type is UploadType.PARTIAL
+                else []
+            )
             items = _merge(request, existing)
             type_size = sum(i.size for i in items)
             other_size = usage.total_size - (current.total_size if current else 0)
@@ -216,9 +226,7 @@ class ComplianceService:
 def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredItem]:
     """The type's items after the put: the sent items (COMPLETE) or upserted by Id (PARTIAL)."""
     by_key: dict[str, StoredItem] = {i.item_key: i for i in existing}
-    sequence = 1 + max(
-        (int(k[1:]) for k in by_key if k.startswith(NO_ID_KEY_PREFIX)), default=-1
-    )
+    sequence = 1 + max((int(k[1:]) for k in by_key if k.startswith(NO_ID_KEY_PREFIX)), default=-1)
     for entry in request.items:
         if entry.id is not None:
             key = item_key_with_id(entry.id)

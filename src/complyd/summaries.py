@@ -31,7 +31,9 @@ def highest(severities: Iterable[Severity]) -> Severity:
     return max(severities, key=lambda s: s.rank, default=Severity.UNSPECIFIED)
 
 
-def overall(status: Status, all_severities: Sequence[Severity], nc_severities: Sequence[Severity]) -> Severity:
+def overall(
+    status: Status, all_severities: Sequence[Severity], nc_severities: Sequence[Severity]
+) -> Severity:
     """Highest severity among the non-compliant ones when there are any, else among all."""
     return highest(nc_severities if status is Status.NON_COMPLIANT else all_severities)
 
@@ -49,7 +51,9 @@ def summarise_items(items: Sequence[ItemEntry]) -> ItemsSummary:
     nc = [i.severity for i in items if i.status is Status.NON_COMPLIANT]
     ok = [i.severity for i in items if i.status is Status.COMPLIANT]
     status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
-    patch_group = next((i.details["PatchGroup"] for i in items if i.details.get("PatchGroup")), None)
+    patch_group = next(
+        (i.details["PatchGroup"] for i in items if i.details.get("PatchGroup")), None
+    )
     return ItemsSummary(
         status=status,
         overall_severity=overall(status, [i.severity for i in items], nc),

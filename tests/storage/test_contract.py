@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -52,8 +51,15 @@ entries = st.builds(
 )
 puts = st.builds(
     lambda rid, ctype, items, t, partial: PutRequest(
-        rid, "ManagedInstance", ctype, ExecutionSummary(t, "exec-" + str(t)), items, 10,
-        upload_type=UploadType.PARTIAL if partial and ctype == "Association" else UploadType.COMPLETE,
+        rid,
+        "ManagedInstance",
+        ctype,
+        ExecutionSummary(t, "exec-" + str(t)),
+        items,
+        10,
+        upload_type=UploadType.PARTIAL
+        if partial and ctype == "Association"
+        else UploadType.COMPLETE,
     ),
     st.sampled_from(RESOURCES),
     st.sampled_from(TYPES),
@@ -63,25 +69,65 @@ puts = st.builds(
 )
 summary_filters = st.lists(
     st.one_of(
-        st.builds(Filter, st.just("ComplianceType"), st.tuples(st.sampled_from(TYPES + ["FleetTotal"])),
-                  st.sampled_from([Operator.EQUAL, Operator.NOT_EQUAL])),
-        st.builds(Filter, st.just("ComplianceType"), st.just(("Custom:",)), st.just(Operator.BEGIN_WITH)),
-        st.builds(Filter, st.just("Status"), st.tuples(st.sampled_from(["COMPLIANT", "NON_COMPLIANT"]))),
-        st.builds(Filter, st.just("OverallSeverity"), st.tuples(st.sampled_from([s.value for s in Severity])),
-                  st.sampled_from(list(Operator))),
-        st.builds(Filter, st.just("PatchGroup"), st.tuples(st.sampled_from(GROUPS)),
-                  st.sampled_from([Operator.EQUAL, Operator.NOT_EQUAL])),
-        st.builds(Filter, st.just("ExecutionTime"), st.tuples(st.sampled_from(["1.004", "1.0"])),
-                  st.sampled_from([Operator.LESS_THAN, Operator.GREATER_THAN, Operator.EQUAL])),
+        st.builds(
+            Filter,
+            st.just("ComplianceType"),
+            st.tuples(st.sampled_from(TYPES + ["FleetTotal"])),
+            st.sampled_from([Operator.EQUAL, Operator.NOT_EQUAL]),
+        ),
+        st.builds(
+            Filter, st.just("ComplianceType"), st.just(("Custom:",)), st.just(Operator.BEGIN_WITH)
+        ),
+        st.builds(
+            Filter, st.just("Status"), st.tuples(st.sampled_from(["COMPLIANT", "NON_COMPLIANT"]))
+        ),
+        st.builds(
+            Filter,
+            st.just("OverallSeverity"),
+            st.tuples(st.sampled_from([s.value for s in Severity])),
+            st.sampled_from(list(Operator)),
+        ),
+        st.builds(
+            Filter,
+            st.just("PatchGroup"),
+            st.tuples(st.sampled_from(GROUPS)),
+            st.sampled_from([Operator.EQUAL, Operator.NOT_EQUAL]),
+        ),
+        st.builds(
+            Filter,
+            st.just("ExecutionTime"),
+            st.tuples(st.sampled_from(["1.004", "1.0"])),
+            st.sampled_from([Operator.LESS_THAN, Operator.GREATER_THAN, Operator.EQUAL]),
+        ),
     ),
     max_size=2,
 )
 item_filters = st.lists(
     st.one_of(
-        st.builds(Filter, st.just("Title"), st.tuples(st.sampled_from(["Win", "li"])), st.sampled_from(list(Operator))),
-        st.builds(Filter, st.just("Id"), st.tuples(st.sampled_from(["a", "KB", ""])), st.sampled_from(list(Operator))),
-        st.builds(Filter, st.just("Severity"), st.tuples(st.sampled_from(["LOW", "HIGH"])), st.sampled_from(list(Operator))),
-        st.builds(Filter, st.just("PatchGroup"), st.tuples(st.sampled_from(GROUPS)), st.sampled_from(list(Operator))),
+        st.builds(
+            Filter,
+            st.just("Title"),
+            st.tuples(st.sampled_from(["Win", "li"])),
+            st.sampled_from(list(Operator)),
+        ),
+        st.builds(
+            Filter,
+            st.just("Id"),
+            st.tuples(st.sampled_from(["a", "KB", ""])),
+            st.sampled_from(list(Operator)),
+        ),
+        st.builds(
+            Filter,
+            st.just("Severity"),
+            st.tuples(st.sampled_from(["LOW", "HIGH"])),
+            st.sampled_from(list(Operator)),
+        ),
+        st.builds(
+            Filter,
+            st.just("PatchGroup"),
+            st.tuples(st.sampled_from(GROUPS)),
+            st.sampled_from(list(Operator)),
+        ),
         st.builds(Filter, st.just("ComplianceType"), st.tuples(st.sampled_from(TYPES))),
     ),
     max_size=2,
@@ -129,7 +175,9 @@ def test_token_key_is_created_once_and_kept(store_url: str) -> None:
     second.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     batch=st.lists(puts, min_size=1, max_size=12),
     sfilters=summary_filters,
@@ -137,7 +185,11 @@ def test_token_key_is_created_once_and_kept(store_url: str) -> None:
     size=st.integers(1, 4),
 )
 def test_lists_equal_the_reference(
-    store: SqlStore, batch: list[PutRequest], sfilters: list[Filter], ifilters: list[Filter], size: int
+    store: SqlStore,
+    batch: list[PutRequest],
+    sfilters: list[Filter],
+    ifilters: list[Filter],
+    size: int,
 ) -> None:
     tenant = next(tenants)
     service = ComplianceService(store, Settings())
@@ -147,18 +199,34 @@ def test_lists_equal_the_reference(
     items: list[StoredItem] = all_pages(lambda a, n: store.list_items(tenant, None, [], a, n), size)
     keys = [(i.resource_id, i.compliance_type, i.item_key) for i in items]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    rows: list[ResourceSummary] = all_pages(lambda a, n: store.list_resource_summaries(tenant, [], a, n), size)
+    rows: list[ResourceSummary] = all_pages(
+        lambda a, n: store.list_resource_summaries(tenant, [], a, n), size
+    )
     assert [(r.resource_id, r.compliance_type) for r in rows] == sorted(
         {(i.resource_id, i.compliance_type) for i in items}
     )
     for r in rows:
-        expected = summarise_items([i.entry for i in items if (i.resource_id, i.compliance_type) == (r.resource_id, r.compliance_type)])
+        expected = summarise_items(
+            [
+                i.entry
+                for i in items
+                if (i.resource_id, i.compliance_type) == (r.resource_id, r.compliance_type)
+            ]
+        )
         assert (r.status, r.overall_severity, r.compliant, r.non_compliant, r.patch_group) == (
-            expected.status, expected.overall_severity, expected.compliant, expected.non_compliant, expected.patch_group)
+            expected.status,
+            expected.overall_severity,
+            expected.compliant,
+            expected.non_compliant,
+            expected.patch_group,
+        )
 
     conditions = parse_filters(sfilters, SUMMARY_KEYS)
     selected = [r for r in rows if all(matches(c, SUMMARY_VALUE[c.field](r)) for c in conditions)]
-    assert all_pages(lambda a, n: store.list_resource_summaries(tenant, conditions, a, n), size) == selected
+    assert (
+        all_pages(lambda a, n: store.list_resource_summaries(tenant, conditions, a, n), size)
+        == selected
+    )
     got = all_pages(lambda a, n: service.list_compliance_summaries(tenant, sfilters, a, n), size)
     expected_types = fleet_summaries(selected)
     type_conditions = [c for c in conditions if c.field is Field.COMPLIANCE_TYPE]
@@ -168,7 +236,9 @@ def test_lists_equal_the_reference(
 
     iconds = parse_filters(ifilters, ITEM_KEYS)
     expected_items = [i for i in items if all(matches(c, ITEM_VALUE[c.field](i)) for c in iconds)]
-    assert all_pages(lambda a, n: store.list_items(tenant, None, iconds, a, n), size) == expected_items
+    assert (
+        all_pages(lambda a, n: store.list_items(tenant, None, iconds, a, n), size) == expected_items
+    )
 
 
 def test_concurrent_puts_to_one_type_never_mix(store: SqlStore) -> None:
@@ -179,9 +249,20 @@ def test_concurrent_puts_to_one_type_never_mix(store: SqlStore) -> None:
     def writer(n: int) -> None:
         try:
             for round_ in range(5):
-                items = [ItemEntry(Severity.LOW, Status.COMPLIANT, id=f"w{n}-{k}") for k in range(n + 1)]
-                service.put_compliance_items(tenant, PutRequest(
-                    "i-0000000a", "ManagedInstance", "Custom:Race", ExecutionSummary(1000 + round_), items, 10))
+                items = [
+                    ItemEntry(Severity.LOW, Status.COMPLIANT, id=f"w{n}-{k}") for k in range(n + 1)
+                ]
+                service.put_compliance_items(
+                    tenant,
+                    PutRequest(
+                        "i-0000000a",
+                        "ManagedInstance",
+                        "Custom:Race",
+                        ExecutionSummary(1000 + round_),
+                        items,
+                        10,
+                    ),
+                )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -203,11 +284,23 @@ def test_concurrent_puts_to_one_type_never_mix(store: SqlStore) -> None:
 def test_a_failed_put_writes_nothing(store: SqlStore) -> None:
     tenant = next(tenants)
     service = ComplianceService(store, Settings(total_size_limit=100))
-    ok = PutRequest("i-0000000a", "ManagedInstance", "Patch", ExecutionSummary(1),
-                    [ItemEntry(Severity.LOW, Status.COMPLIANT, id="a")], 10)
+    ok = PutRequest(
+        "i-0000000a",
+        "ManagedInstance",
+        "Patch",
+        ExecutionSummary(1),
+        [ItemEntry(Severity.LOW, Status.COMPLIANT, id="a")],
+        10,
+    )
     service.put_compliance_items(tenant, ok)
-    big = PutRequest("i-0000000a", "ManagedInstance", "Patch", ExecutionSummary(2),
-                     [ItemEntry(Severity.HIGH, Status.NON_COMPLIANT, id="b", title="x" * 200)], 10)
+    big = PutRequest(
+        "i-0000000a",
+        "ManagedInstance",
+        "Patch",
+        ExecutionSummary(2),
+        [ItemEntry(Severity.HIGH, Status.NON_COMPLIANT, id="b", title="x" * 200)],
+        10,
+    )
     try:
         service.put_compliance_items(tenant, big)
     except Exception as exc:  # noqa: BLE001
@@ -218,5 +311,3 @@ def test_a_failed_put_writes_nothing(store: SqlStore) -> None:
     assert [i.entry.id for i in items] == ["a"]
     [row] = store.list_resource_summaries(tenant, [], None, 50).rows
     assert row.execution.execution_time_ms == 1 and row.status is Status.COMPLIANT
-
-

@@ -54,7 +54,11 @@ def test_matcher_semantics() -> None:
     assert matches(ne, "c") and matches(ne, None) and not matches(ne, "a")
     assert ne.field is Field.DETAIL and ne.detail == "PatchGroup"
     assert matches(bw, "Windows") and not matches(bw, "windows")
-    assert matches(lt_sev, "MEDIUM") and not matches(lt_sev, "HIGH") and not matches(lt_sev, "CRITICAL")
+    assert (
+        matches(lt_sev, "MEDIUM")
+        and not matches(lt_sev, "HIGH")
+        and not matches(lt_sev, "CRITICAL")
+    )
     assert matches(gt_time, 1550505600001) and not matches(gt_time, 1550505600000)
     assert matches(lt_str, "a") and not matches(lt_str, "z")
 
@@ -77,15 +81,28 @@ def test_item_summary_counts_and_overall_severity() -> None:
     assert s.compliant.get(Severity.CRITICAL) == 1 and s.compliant.total == 1
     assert s.non_compliant.get(Severity.LOW) == 1 and s.non_compliant.total == 2
     assert s.patch_group == "web"
-    ok = summarise_items([item(Severity.LOW, Status.COMPLIANT), item(Severity.HIGH, Status.COMPLIANT)])
+    ok = summarise_items(
+        [item(Severity.LOW, Status.COMPLIANT), item(Severity.HIGH, Status.COMPLIANT)]
+    )
     assert ok.status is Status.COMPLIANT and ok.overall_severity is Severity.HIGH
     assert summarise_items([]).overall_severity is Severity.UNSPECIFIED
 
 
 def row(resource: str, ctype: str, status: Status, sev: Severity) -> ResourceSummary:
     empty = SeverityCounts()
-    return ResourceSummary(resource, "ManagedInstance", ctype, status, sev, empty, empty,
-                           ExecutionSummary(0), None, None, 0)
+    return ResourceSummary(
+        resource,
+        "ManagedInstance",
+        ctype,
+        status,
+        sev,
+        empty,
+        empty,
+        ExecutionSummary(0),
+        None,
+        None,
+        0,
+    )
 
 
 def test_fleet_total_counts_each_resource_once() -> None:
@@ -96,8 +113,12 @@ def test_fleet_total_counts_each_resource_once() -> None:
         row("i-2", "Association", Status.COMPLIANT, Severity.MEDIUM),
     ]
     fleet, assoc, custom, patch = fleet_summaries(rows)
-    assert [fleet.compliance_type, assoc.compliance_type, custom.compliance_type, patch.compliance_type] == [
-        "FleetTotal", "Association", "Custom:A", "Patch"]
+    assert [
+        fleet.compliance_type,
+        assoc.compliance_type,
+        custom.compliance_type,
+        patch.compliance_type,
+    ] == ["FleetTotal", "Association", "Custom:A", "Patch"]
     assert fleet.non_compliant.total == 1 and fleet.non_compliant.get(Severity.LOW) == 1
     assert fleet.compliant.total == 1 and fleet.compliant.get(Severity.HIGH) == 1
     assert patch.compliant.total == 2 and patch.compliant.get(Severity.CRITICAL) == 1

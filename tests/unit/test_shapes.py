@@ -64,11 +64,22 @@ def test_nested_paths_are_lower_camel_and_one_based() -> None:
     items = [{"Severity": "HIGH", "Status": "COMPLIANT"}] * 2 + [
         {"Severity": "SEVERE", "Status": "COMPLIANT", "Title": "t" * 501}
     ]
-    text = message(PUT, put_body(Items=items, ExecutionSummary={"ExecutionTime": 1, "ExecutionId": "x" * 101}))
+    text = message(
+        PUT, put_body(Items=items, ExecutionSummary={"ExecutionTime": 1, "ExecutionId": "x" * 101})
+    )
     assert text.startswith("3 validation errors detected: ")
-    assert "at 'executionSummary.executionId' failed to satisfy constraint: Member must have length less than or equal to 100" in text
-    assert "Value 'SEVERE' at 'items.3.member.severity' failed to satisfy constraint: Member must satisfy enum value set: [CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNSPECIFIED]" in text
-    assert "at 'items.3.member.title' failed to satisfy constraint: Member must have length less than or equal to 500" in text
+    assert (
+        "at 'executionSummary.executionId' failed to satisfy constraint: Member must have length less than or equal to 100"
+        in text
+    )
+    assert (
+        "Value 'SEVERE' at 'items.3.member.severity' failed to satisfy constraint: Member must satisfy enum value set: [CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNSPECIFIED]"
+        in text
+    )
+    assert (
+        "at 'items.3.member.title' failed to satisfy constraint: Member must have length less than or equal to 500"
+        in text
+    )
 
 
 def test_min_length_and_integer_range() -> None:
@@ -84,15 +95,28 @@ def test_min_length_and_integer_range() -> None:
 
 
 def test_map_key_and_value_constraints() -> None:
-    text = message(PUT, put_body(Items=[{"Severity": "LOW", "Status": "COMPLIANT", "Details": {"k" * 65: "v" * 4097}}]))
+    text = message(
+        PUT,
+        put_body(
+            Items=[{"Severity": "LOW", "Status": "COMPLIANT", "Details": {"k" * 65: "v" * 4097}}]
+        ),
+    )
     assert text.startswith("2 validation errors detected")
-    assert "at 'items.1.member.details' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 64]" in text
-    assert "Map value must satisfy constraint: [Member must have length less than or equal to 4096]" in text
+    assert (
+        "at 'items.1.member.details' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 64]"
+        in text
+    )
+    assert (
+        "Map value must satisfy constraint: [Member must have length less than or equal to 4096]"
+        in text
+    )
 
 
 def test_list_size_limit() -> None:
     items = [{"Severity": "LOW", "Status": "COMPLIANT"}] * 10001
-    assert "Member must have length less than or equal to 10000" in message(PUT, put_body(Items=items))
+    assert "Member must have length less than or equal to 10000" in message(
+        PUT, put_body(Items=items)
+    )
 
 
 @pytest.mark.parametrize(

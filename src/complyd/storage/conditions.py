@@ -37,7 +37,8 @@ def severity_rank(column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
 def _column(table: sa.Table, condition: Condition) -> sa.ColumnElement[Any]:
     if condition.field is Field.DETAIL:
         assert condition.detail is not None
-        return table.c.details[condition.detail].as_string()
+        detail: sa.ColumnElement[Any] = table.c.details[condition.detail].as_string()
+        return detail
     return table.c[_COLUMNS[condition.field]]
 
 
@@ -62,5 +63,7 @@ def condition_sql(table: sa.Table, condition: Condition) -> sa.ColumnElement[boo
     return sa.or_(*(left > v for v in values))
 
 
-def conditions_sql(table: sa.Table, conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
+def conditions_sql(
+    table: sa.Table, conditions: Sequence[Condition]
+) -> list[sa.ColumnElement[bool]]:
     return [condition_sql(table, c) for c in conditions]

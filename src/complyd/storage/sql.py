@@ -138,7 +138,9 @@ def _summary_row(tenant: Tenant, s: ResourceSummary) -> dict[str, Any]:
     return row
 
 
-def _page(rows: Sequence[Any], limit: int, key: Any) -> tuple[Sequence[Any], tuple[str, ...] | None]:
+def _page(
+    rows: Sequence[Any], limit: int, key: Any
+) -> tuple[Sequence[Any], tuple[str, ...] | None]:
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, key(rows[-1])
@@ -147,7 +149,9 @@ def _page(rows: Sequence[Any], limit: int, key: Any) -> tuple[Sequence[Any], tup
 
 def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, SeverityCounts]:
     """{(status, severity): n} -> (compliant counts, non-compliant counts)."""
-    compliant = {Severity(sev): n for (st, sev), n in counts.items() if st == Status.COMPLIANT.value}
+    compliant = {
+        Severity(sev): n for (st, sev), n in counts.items() if st == Status.COMPLIANT.value
+    }
     non = {Severity(sev): n for (st, sev), n in counts.items() if st == Status.NON_COMPLIANT.value}
     return SeverityCounts.of(compliant), SeverityCounts.of(non)
 
@@ -162,7 +166,9 @@ class SqlWriteTransaction:
     ) -> ResourceSummary | None:
         if self._postgres:
             # Serialises puts to one (resource, type) even before its summary row exists.
-            lock_name = "\x1f".join((tenant.account_id, tenant.region, resource_id, compliance_type))
+            lock_name = "\x1f".join(
+                (tenant.account_id, tenant.region, resource_id, compliance_type)
+            )
             self._conn.execute(
                 sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(lock_name, 0)))
             )
@@ -284,10 +290,12 @@ class SqlStore:
         where = [*_tenant(SUMMARIES, tenant), *conditions_sql(SUMMARIES, conditions)]
         if after is not None:
             where.append(ctype > after)
-        types_query = sa.select(ctype).where(*where).group_by(ctype).order_by(ctype).limit(limit + 1)
+        types_query = (
+            sa.select(ctype).where(*where).group_by(ctype).order_by(ctype).limit(limit + 1)
+        )
         with self._read() as conn:
-            types = [r[0] for r in conn.execute(types_query)]
-            types, last = _page(types, limit, lambda t: (t,))
+            found = [r[0] for r in conn.execute(types_query)]
+            types, last = _page(found, limit, lambda t: (t,))
             counts: dict[str, dict[tuple[str, str], int]] = {t: {} for t in types}
             if types:
                 status, severity = SUMMARIES.c.status, SUMMARIES.c.overall_severity
@@ -314,8 +322,12 @@ class SqlStore:
             .group_by(SUMMARIES.c.resource_id)
             .subquery()
         )
-        sev_rank = sa.case((per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank)
-        query = sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(per_resource.c.nc, sev_rank)
+        sev_rank = sa.case(
+            (per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank
+        )
+        query = sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(
+            per_resource.c.nc, sev_rank
+        )
         by_rank = {s.rank: s.value for s in Severity}
         counts: dict[tuple[str, str], int] = {}
         with self._read() as conn:

@@ -118,8 +118,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             return Response(json11.error_body(error), status_code=error.status, headers=headers)
         except Exception:
             log.exception("internal error handling request %s", request_id)
-            error = InternalServerError(f"An internal error occurred. Request id: {request_id}")
-            return Response(json11.error_body(error), status_code=error.status, headers=headers)
+            fault = InternalServerError(f"An internal error occurred. Request id: {request_id}")
+            return Response(json11.error_body(fault), status_code=fault.status, headers=headers)
 
     async def healthz(_request: Request) -> Response:
         try:

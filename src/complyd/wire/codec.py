@@ -176,10 +176,15 @@ def encode_resource_summary(row: ResourceSummary) -> dict[str, Any]:
 
 
 def encode_type_summary(row: TypeSummary) -> dict[str, Any]:
-    return {"ComplianceType": row.compliance_type, **encode_halves(row.compliant, row.non_compliant)}
+    return {
+        "ComplianceType": row.compliance_type,
+        **encode_halves(row.compliant, row.non_compliant),
+    }
 
 
-def page_body(member: str, rows: Sequence[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
+def page_body(
+    member: str, rows: Sequence[dict[str, Any]], next_token: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {member: list(rows)}
     if next_token is not None:
         body["NextToken"] = next_token

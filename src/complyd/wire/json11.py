@@ -50,9 +50,7 @@ def check_content_type(content_type: str | None) -> None:
         return
     media = content_type.split(";", 1)[0].strip().lower()
     if media and media not in ACCEPTED_CONTENT_TYPES:
-        raise SerializationException(
-            f"Unsupported Content-Type '{media}'; send {CONTENT_TYPE}."
-        )
+        raise SerializationException(f"Unsupported Content-Type '{media}'; send {CONTENT_TYPE}.")
 
 
 def error_body(error: ComplianceError) -> bytes:

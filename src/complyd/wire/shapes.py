@@ -69,7 +69,7 @@ def validate(shape: botocore.model.Shape, value: Any) -> None:
     raise_violations(violations)
 
 
-_JSON_TYPE = {
+_JSON_TYPE: dict[str, tuple[type | tuple[type, ...], str]] = {
     "structure": (dict, "an object"),
     "map": (dict, "an object"),
     "list": (list, "an array"),
@@ -104,12 +104,13 @@ def _json_kind(value: Any) -> str:
     return "null"
 
 
-def _check(shape: botocore.model.Shape, value: Any, path: str, out: list[str]) -> None:
+def _check(shape: botocore.model.Shape, raw: Any, path: str, out: list[str]) -> None:
     expected = _JSON_TYPE[shape.type_name][0]
     # bool is an int in Python but a different JSON type.
-    wrong_bool = isinstance(value, bool) and shape.type_name != "boolean"
-    if wrong_bool or not isinstance(value, expected):
-        raise _type_error(shape, value, path)
+    wrong_bool = isinstance(raw, bool) and shape.type_name != "boolean"
+    if wrong_bool or not isinstance(raw, expected):
+        raise _type_error(shape, raw, path)
+    value: Any = raw
     meta = shape.metadata
     kind = shape.type_name
     if kind == "structure":
@@ -160,7 +161,9 @@ def _scalar(shape: botocore.model.Shape, value: Any, path: str, out: list[str]) 
         enum = shape.enum
         if enum and value not in enum:
             out.append(
-                violation(value, path, "Member must satisfy enum value set: [" + ", ".join(enum) + "]")
+                violation(
+                    value, path, "Member must satisfy enum value set: [" + ", ".join(enum) + "]"
+                )
             )
         pattern = meta.get("pattern")
         if pattern and not _compiled(pattern).fullmatch(value):
@@ -170,18 +173,24 @@ def _scalar(shape: botocore.model.Shape, value: Any, path: str, out: list[str]) 
     elif shape.type_name in ("integer", "long"):
         if "min" in meta and value < meta["min"]:
             out.append(
-                violation(value, path, f"Member must have value greater than or equal to {meta['min']}")
+                violation(
+                    value, path, f"Member must have value greater than or equal to {meta['min']}"
+                )
             )
         if "max" in meta and value > meta["max"]:
             out.append(
-                violation(value, path, f"Member must have value less than or equal to {meta['max']}")
+                violation(
+                    value, path, f"Member must have value less than or equal to {meta['max']}"
+                )
             )
 
 
 def _length(value: Any, length: int, meta: dict[str, Any], path: str, out: list[str]) -> None:
     if "min" in meta and length < meta["min"]:
         out.append(
-            violation(value, path, f"Member must have length greater than or equal to {meta['min']}")
+            violation(
+                value, path, f"Member must have length greater than or equal to {meta['min']}"
+            )
         )
     if "max" in meta and length > meta["max"]:
         out.append(
