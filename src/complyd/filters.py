@@ -7,11 +7,12 @@ the in-memory matcher agree. Must not perform I/O.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from complyd.errors import InvalidFilter
-from complyd.model import Condition, Field, Filter, Operator, Severity
+from complyd.model import MAX_TIME_MS, MIN_TIME_MS, Condition, Field, Filter, Operator, Severity
 
 DETAIL_KEYS = (
     "DocumentName",
@@ -57,9 +58,13 @@ def parse_time_ms(value: str) -> int:
     """Epoch seconds (`1550408470`, `1550408470.5`) or ISO 8601 (`2019-02-18T16:00:00Z`)."""
     text = value.strip()
     try:
-        return round(float(text) * 1000)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if math.isfinite(seconds) and MIN_TIME_MS <= seconds * 1000 <= MAX_TIME_MS:
+            return round(seconds * 1000)
+        raise InvalidFilter(f"'{value}' is not a time between year 1 and year 9999.")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -68,7 +73,7 @@ def parse_time_ms(value: str) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1000)
+    return round(moment.timestamp() * 1000)  # datetime itself keeps to years 1..9999
 
 
 def parse_filters(filters: Sequence[Filter], keys: Mapping[str, Field]) -> list[Condition]:

@@ -14,6 +14,9 @@ from typing import Generic, TypeVar
 DEFAULT_ACCOUNT_ID = "000000000000"
 MANAGED_INSTANCE = "ManagedInstance"
 FLEET_TOTAL = "FleetTotal"
+# Times complyd stores: year 1 to year 9999, in epoch milliseconds (fits a 64-bit column).
+MIN_TIME_MS = -62_135_596_800_000
+MAX_TIME_MS = 253_402_300_799_999
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,3 +122,9 @@ def test_fleet_total_counts_each_resource_once() -> None:
     assert fleet.non_compliant.total == 1 and fleet.non_compliant.get(Severity.LOW) == 1
     assert fleet.compliant.total == 1 and fleet.compliant.get(Severity.HIGH) == 1
     assert patch.compliant.total == 2 and patch.compliant.get(Severity.CRITICAL) == 1
+
+
+@pytest.mark.parametrize("value", ["1e400", "nan", "-inf", "1e17", "9999-12-31T23:59:60Z"])
+def test_unreadable_or_out_of_range_times_are_invalid_filters(value: str) -> None:
+    with pytest.raises(InvalidFilter):
+        parse_time_ms(value)

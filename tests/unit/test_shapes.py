@@ -146,3 +146,17 @@ def test_booleans_are_not_integers() -> None:
 def test_long_values_are_shortened_in_messages() -> None:
     text = message(PUT, put_body(ResourceId="x" * 5000))
     assert len(text) < 1400 and "..." in text
+
+
+@pytest.mark.parametrize("seconds", [1e17, -1e17, 253402300800])
+def test_out_of_range_timestamps_are_serialization_errors(seconds: float) -> None:
+    with pytest.raises(SerializationException, match="out of range"):
+        validate(PUT, put_body(ExecutionSummary={"ExecutionTime": seconds}))
+
+
+def test_nul_characters_are_refused_everywhere() -> None:
+    details = {"Items": [{"Severity": "LOW", "Status": "COMPLIANT", "Details": {"k\x00": "v"}}]}
+    text = message(PUT, put_body(Title=None, **details))
+    assert "Map keys must satisfy constraint: [Member must not contain the NUL character" in text
+    text = message(PUT, put_body(ResourceId="i-1234\x005678"))
+    assert "Value 'i-1234\\u00005678' at 'resourceId'" in text

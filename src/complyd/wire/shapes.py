@@ -15,7 +15,9 @@ from typing import Any
 import botocore.model
 
 from complyd.errors import SerializationException, ValidationException
+from complyd.model import MAX_TIME_MS, MIN_TIME_MS
 
+NO_NUL = "Member must not contain the NUL character (\\u0000)"
 _MAX_SHOWN = 1024  # longer values are shortened in messages, so one bad field can't bloat them
 
 
@@ -144,6 +146,12 @@ def _check(shape: botocore.model.Shape, raw: Any, path: str, out: list[str]) -> 
             _scalar(shape.value, v, path, value_errors)
             if value_errors:
                 out.append(_map_violation(value, path, "value", value_errors))
+    elif kind == "timestamp":
+        if not MIN_TIME_MS <= value * 1000 <= MAX_TIME_MS:
+            raise SerializationException(
+                f"Timestamp {value} at '{path}' is out of range: send epoch seconds between "
+                "year 1 and year 9999."
+            )
     else:
         _scalar(shape, value, path, out)
 
@@ -157,6 +165,9 @@ def _map_violation(value: Any, path: str, part: str, errors: list[str]) -> str:
 def _scalar(shape: botocore.model.Shape, value: Any, path: str, out: list[str]) -> None:
     meta = shape.metadata
     if shape.type_name == "string":
+        if "\x00" in value:
+            # No store can keep NUL in text (PostgreSQL refuses it), so no store accepts it.
+            out.append(violation(value.replace("\x00", "\\u0000"), path, NO_NUL))
         _length(value, len(value), meta, path, out)
         enum = shape.enum
         if enum and value not in enum:
