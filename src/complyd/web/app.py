@@ -24,7 +24,7 @@ from complyd.model import MANAGED_INSTANCE, Tenant
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
-from complyd.web.auth import open_mode_tenant
+from complyd.web.auth import OpenAuthenticator
 from complyd.wire import codec, json11
 from complyd.wire.tokens import TokenCodec
 
@@ -103,16 +103,20 @@ class Api:
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     store = store if store is not None else SqlStore(settings.resolved_db_url)
     api = Api(ComplianceService(store, settings), TokenCodec(store.token_key()))
+    authenticator = OpenAuthenticator()
 
     async def dispatch(request: Request) -> Response:
         request_id = json11.new_request_id()
         headers = json11.response_headers(request_id)
         try:
-            tenant = open_mode_tenant(request.headers)
+            raw = await request.body()
+            caller = authenticator.caller(
+                request.method, request.url.path, request.url.query, request.headers, raw
+            )
             operation = json11.operation_for(request.headers.get("x-amz-target"))
             json11.check_content_type(request.headers.get("content-type"))
-            body = json11.parse_body(await request.body())
-            result = await run_in_threadpool(api.handlers[operation], tenant, body)
+            body = json11.parse_body(raw)
+            result = await run_in_threadpool(api.handlers[operation], caller.tenant, body)
             return Response(orjson.dumps(result), status_code=200, headers=headers)
         except ComplianceError as error:
             return Response(json11.error_body(error), status_code=error.status, headers=headers)
@@ -138,4 +142,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/", dispatch, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.service = api.service
+    app.state.authenticator = authenticator
+    return app
