@@ -7,11 +7,22 @@ compliance rules.
 from __future__ import annotations
 
 import logging
+import secrets
+import string
+from pathlib import Path
 
 import click
 
 from complyd import __version__
-from complyd.config import MIB, Settings, database_url, default_db_path
+from complyd.config import (
+    MIB,
+    ConfigError,
+    Settings,
+    database_url,
+    default_db_path,
+    is_loopback,
+    load_credentials,
+)
 
 DB_HELP = (
     "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
@@ -65,6 +76,42 @@ def main() -> None:
     help="Largest compliance data one resource may hold, in bytes.",
 )
 @click.option(
+    "--credentials",
+    "credentials_file",
+    default=None,
+    envvar="COMPLYD_CREDENTIALS",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of [[keys]]; with keys, every request must be signed (SigV4).",
+)
+@click.option(
+    "--insecure-open",
+    is_flag=True,
+    envvar="COMPLYD_INSECURE_OPEN",
+    help="Allow open mode (no keys) on a non-loopback address.",
+)
+@click.option(
+    "--rate-limit",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    envvar="COMPLYD_RATE_LIMIT",
+    help="Requests per second per access key; 0 means unlimited.",
+)
+@click.option(
+    "--rate-burst",
+    default=0,
+    type=click.IntRange(0),
+    envvar="COMPLYD_RATE_BURST",
+    help="Requests a key may send at once before the rate applies [default: the rate].",
+)
+@click.option(
+    "--max-body-size",
+    default=None,
+    type=click.IntRange(1),
+    envvar="COMPLYD_MAX_BODY_SIZE",
+    help="Largest request body in bytes [default: --item-size-limit + 1 MiB].",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -78,6 +125,11 @@ def serve(
     any_resource_id: bool,
     item_size_limit: int,
     total_size_limit: int,
+    credentials_file: Path | None,
+    insecure_open: bool,
+    rate_limit: float,
+    rate_burst: int,
+    max_body_size: int | None,
     log_level: str,
 ) -> None:
     """Serve the four SSM compliance operations over AWS JSON 1.1."""
@@ -85,6 +137,17 @@ def serve(
 
     from complyd.web.app import create_app
 
+    try:
+        credentials = load_credentials(credentials_file) if credentials_file else {}
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not credentials and not is_loopback(host) and not insecure_open:
+        raise click.UsageError(
+            f"refusing to serve {host} in open mode: without --credentials anyone who can reach "
+            "this address can read and write every account's data. Configure keys with "
+            "--credentials FILE (see `complyd keys create`), bind 127.0.0.1, or pass "
+            "--insecure-open if this network is trusted."
+        )
     settings = Settings(
         db_url=db or "",
         host=host,
@@ -93,12 +156,17 @@ def serve(
         item_size_limit=item_size_limit,
         total_size_limit=total_size_limit,
         log_level=log_level,
+        credentials=credentials,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+        max_body_size=max_body_size,
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     app = create_app(settings)
-    click.echo(f"complyd {__version__}: store {_shown(settings.resolved_db_url)}", err=True)
+    mode = f"{len(credentials)} access keys" if credentials else "open mode, signatures unchecked"
+    click.echo(f"complyd {__version__}: {_shown(settings.resolved_db_url)}; {mode}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
 
 
@@ -117,6 +185,45 @@ def migrate(db: str | None) -> None:
         click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {head_revision()}")
     finally:
         engine.dispose()
+
+
+@main.group()
+def keys() -> None:
+    """Manage access keys for --credentials files."""
+
+
+@keys.command("create")
+@click.option("--account-id", required=True, help="The 12-digit account the key belongs to.")
+@click.option("--read-only", is_flag=True, help="The key may list but not put.")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the key to this credentials file (created mode 0600 if missing).",
+)
+def keys_create(account_id: str, read_only: bool, append_to: Path | None) -> None:
+    """Create a new access key pair and print it as a [[keys]] TOML entry."""
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        raise click.BadParameter("must be 12 digits", param_hint="--account-id")
+    alphabet = string.ascii_uppercase + string.digits
+    key_id = "CK" + "".join(secrets.choice(alphabet) for _ in range(18))
+    secret = secrets.token_urlsafe(30)
+    entry = (
+        "[[keys]]\n"
+        f'access_key_id = "{key_id}"\n'
+        f'secret_access_key = "{secret}"\n'
+        f'account_id = "{account_id}"\n'
+        f"read_only = {'true' if read_only else 'false'}\n"
+    )
+    if append_to is None:
+        click.echo(entry, nl=False)
+        return
+    existed = append_to.exists()
+    with open(append_to, "a", encoding="utf-8") as f:
+        f.write(("\n" if existed else "") + entry)
+    if not existed:
+        append_to.chmod(0o600)
+    click.echo(f"added access key {key_id} (account {account_id}) to {append_to}")
 
 
 def _shown(url: str) -> str:

@@ -5,11 +5,77 @@ Owns defaults and the database URL rules; must not open connections or sockets.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MIB = 1024 * 1024
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+
+
+class ConfigError(Exception):
+    """A setting or credentials file that cannot be used, with a message for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    account_id: str
+    read_only: bool = False
+
+
+def load_credentials(path: Path) -> Mapping[str, AccessKey]:
+    """Read a TOML file of `[[keys]]` (access_key_id, secret_access_key, account_id, read_only).
+
+    Messages name the file and the entry, never a secret.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read credentials file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"credentials file {path} is not valid TOML: {exc}") from None
+    entries = data.get("keys")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"credentials file {path} has no [[keys]] entries")
+    keys: dict[str, AccessKey] = {}
+    for n, entry in enumerate(entries, start=1):
+        where = f"{path}, [[keys]] entry {n}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = set(entry) - {"access_key_id", "secret_access_key", "account_id", "read_only"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        key_id, secret = entry.get("access_key_id"), entry.get("secret_access_key")
+        account, read_only = entry.get("account_id"), entry.get("read_only", False)
+        if not isinstance(key_id, str) or not _ACCESS_KEY_ID.fullmatch(key_id):
+            raise ConfigError(f"{where}: access_key_id must be 16-128 characters A-Z and 0-9")
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise ConfigError(f"{where} ({key_id}): secret_access_key must be 16+ characters")
+        if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
+            raise ConfigError(f"{where} ({key_id}): account_id must be a 12-digit string")
+        if not isinstance(read_only, bool):
+            raise ConfigError(f"{where} ({key_id}): read_only must be true or false")
+        if key_id in keys:
+            raise ConfigError(f"{where}: access_key_id {key_id} appears twice")
+        keys[key_id] = AccessKey(key_id, secret, account, read_only)
+    return keys
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_db_path() -> Path:
@@ -41,6 +107,23 @@ class Settings:
     total_size_limit: int = 5 * MIB
     max_custom_types: int = 10
     log_level: str = "info"
+    # Keys from --credentials; empty means open mode (no signature checks).
+    credentials: Mapping[str, AccessKey] = field(default_factory=dict)
+    # Requests per second per access key (token bucket); 0 turns throttling off.
+    rate_limit: float = 0.0
+    rate_burst: int = 0
+    # Largest request body; None means the item size limit plus 1 MiB of room.
+    max_body_size: int | None = None
+
+    @property
+    def body_size_limit(self) -> int:
+        if self.max_body_size is not None:
+            return self.max_body_size
+        return self.item_size_limit + MIB
+
+    @property
+    def burst(self) -> int:
+        return self.rate_burst or max(1, int(self.rate_limit))
 
     @property
     def resolved_db_url(self) -> str:

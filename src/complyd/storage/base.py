@@ -81,6 +81,9 @@ class Store(Protocol):
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
         """Resources counted once over all their selected rows (compliance_type 'FleetTotal')."""
 
+    def tenants(self) -> list[Tenant]:
+        """The (account, region) pairs that hold at least one summary row, in that order."""
+
     def token_key(self) -> bytes:
         """The pagination-token signing key, created once and shared by every replica."""
 

@@ -336,6 +336,23 @@ class SqlStore:
                 counts[(status.value, by_rank[r])] = n
         return TypeSummary(FLEET_TOTAL, *_halves(counts))
 
+    def tenants(self) -> list[Tenant]:
+        # SELECT DISTINCT would read every summary row. Seeking along the index to the next
+        # region of the same account, else to the next account, costs two probes per tenant.
+        # (A row-value `(account_id, region) > (a, r)` seek is not used: SQLite scans with it.)
+        account, region = SUMMARIES.c.account_id, SUMMARIES.c.region
+        first = sa.select(account, region).order_by(account, region).limit(1)
+        found: list[Tenant] = []
+        with self._read() as conn:
+            row = conn.execute(first).first()
+            while row is not None:
+                found.append(Tenant(row[0], row[1]))
+                same_account = first.where(account == row[0], region > row[1])
+                row = conn.execute(same_account).first()
+                if row is None:
+                    row = conn.execute(first.where(account > found[-1].account_id)).first()
+        return found
+
     def token_key(self) -> bytes:
         if self._token_key is None:
             self._token_key = self._load_or_create_state(TOKEN_KEY, lambda: secrets.token_bytes(32))

@@ -19,13 +19,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from complyd.config import Settings
-from complyd.errors import ComplianceError, InternalServerError
+from complyd.errors import (
+    AccessDeniedException,
+    ComplianceError,
+    InternalServerError,
+    RequestEntityTooLargeException,
+    ThrottlingException,
+)
 from complyd.model import MANAGED_INSTANCE, Tenant
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
-from complyd.web.auth import OpenAuthenticator
+from complyd.web.auth import Caller, authenticator_for
+from complyd.web.throttle import RateLimiter
 from complyd.wire import codec, json11
+from complyd.wire.sigv4 import SignedRequest
 from complyd.wire.tokens import TokenCodec
 
 log = logging.getLogger("complyd")
@@ -100,20 +108,69 @@ class Api:
         return codec.page_body("ResourceComplianceSummaryItems", rows, token)
 
 
+WRITE_OPERATIONS = frozenset({"PutComplianceItems"})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to be larger than `limit` bytes."""
+    too_large = RequestEntityTooLargeException(
+        f"The request body is larger than the {limit} bytes this server accepts "
+        "(see --max-body-size)."
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def signed_request(request: Request, body: bytes) -> SignedRequest:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return SignedRequest(
+        method=request.method,
+        raw_path=request.scope.get("raw_path", b"/").decode("latin-1"),
+        raw_query=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+    )
+
+
+def access_denied(caller: Caller, operation: str) -> AccessDeniedException:
+    t = caller.tenant
+    return AccessDeniedException(
+        f"User: arn:aws:iam::{t.account_id}:user/{caller.access_key_id} is not authorized to "
+        f"perform: ssm:{operation} on resource: arn:aws:ssm:{t.region}:{t.account_id}:* "
+        "because the access key is read-only"
+    )
+
+
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     store = store if store is not None else SqlStore(settings.resolved_db_url)
     api = Api(ComplianceService(store, settings), TokenCodec(store.token_key()))
-    authenticator = OpenAuthenticator()
+    authenticator = authenticator_for(settings.credentials)
+    limiter = RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit else None
+    body_limit = settings.body_size_limit
 
     async def dispatch(request: Request) -> Response:
         request_id = json11.new_request_id()
         headers = json11.response_headers(request_id)
         try:
-            raw = await request.body()
-            caller = authenticator.caller(
-                request.method, request.url.path, request.url.query, request.headers, raw
-            )
+            raw = await read_body(request, body_limit)
+            caller = authenticator.caller(signed_request(request, raw))
+            if limiter is not None and not limiter.allow(caller.access_key_id):
+                raise ThrottlingException("Rate exceeded")
             operation = json11.operation_for(request.headers.get("x-amz-target"))
+            if caller.read_only and operation in WRITE_OPERATIONS:
+                raise access_denied(caller, operation)
             json11.check_content_type(request.headers.get("content-type"))
             body = json11.parse_body(raw)
             result = await run_in_threadpool(api.handlers[operation], caller.tenant, body)

@@ -1,14 +1,26 @@
-"""SigV4 Authorization header parsing: who is calling and from which region.
+"""SigV4: parsing the Authorization header and verifying signatures.
 
-Owns the header grammar and its errors (missing, incomplete). Must not look up keys or accounts.
+Owns the header grammar, the canonical request, the signing-key derivation, the clock-skew rule
+and their AWS errors (missing, incomplete, invalid). Compares signatures in constant time and
+hashes the body itself, so an altered body fails. Must not look up keys or accounts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote
 
-from complyd.errors import IncompleteSignatureException, MissingAuthenticationTokenException
+from complyd.errors import (
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 _REQUIRED = ("Credential", "SignedHeaders", "Signature")
@@ -64,3 +76,135 @@ def parse_authorization(header: str | None) -> Credential:
         signed_headers=tuple(params["SignedHeaders"].split(";")),
         signature=params["Signature"],
     )
+
+
+# -- verification -------------------------------------------------------------------------
+
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What SigV4 covers: the request as it arrived (raw path and query, headers, body)."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def request_time(headers: Mapping[str, str]) -> datetime:
+    """The signing time, from X-Amz-Date (or, failing that, Date)."""
+    amz = headers.get("x-amz-date")
+    if amz:
+        try:
+            return datetime.strptime(amz, _AMZ_DATE).replace(tzinfo=UTC)
+        except ValueError:
+            raise IncompleteSignatureException(
+                f"X-Amz-Date '{amz[:40]}' is not in the form YYYYMMDDTHHMMSSZ."
+            ) from None
+    date = headers.get("date")
+    if date:
+        try:
+            return parsedate_to_datetime(date).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    raise IncompleteSignatureException(
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+    )
+
+
+def check_freshness(signed_at: datetime, now: datetime) -> None:
+    if abs(now - signed_at) > MAX_CLOCK_SKEW:
+        edge = now - MAX_CLOCK_SKEW if signed_at < now else now + MAX_CLOCK_SKEW
+        relation = "earlier" if signed_at < now else "later"
+        sign = "-" if signed_at < now else "+"
+        raise InvalidSignatureException(
+            f"Signature expired: {signed_at.strftime(_AMZ_DATE)} is now {relation} than "
+            f"{edge.strftime(_AMZ_DATE)} ({now.strftime(_AMZ_DATE)} {sign} 15 min.)"
+        )
+
+
+def _canonical_query(raw_query: str) -> str:
+    pairs = []
+    for part in raw_query.split("&") if raw_query else []:
+        name, _, value = part.partition("=")
+        pairs.append((quote(unquote(name), safe="-_.~"), quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{n}={v}" for n, v in sorted(pairs))
+
+
+def canonical_request(credential: Credential, request: SignedRequest) -> str:
+    headers = []
+    for name in credential.signed_headers:
+        value = request.headers.get(name)
+        if value is None:
+            raise InvalidSignatureException(f"Signed header '{name}' is missing from the request.")
+        headers.append(f"{name}:{' '.join(value.split())}\n")
+    return "\n".join(
+        [
+            request.method.upper(),
+            quote(request.raw_path or "/", safe="/~"),
+            _canonical_query(request.raw_query),
+            "".join(headers),
+            ";".join(credential.signed_headers),
+            hashlib.sha256(request.body).hexdigest(),
+        ]
+    )
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+
+
+def expected_signature(
+    credential: Credential, secret_access_key: str, request: SignedRequest, amz_date: str
+) -> str:
+    scope = "/".join([credential.date, credential.region, credential.service, "aws4_request"])
+    string_to_sign = "\n".join(
+        [
+            ALGORITHM,
+            amz_date,
+            scope,
+            hashlib.sha256(canonical_request(credential, request).encode("utf-8")).hexdigest(),
+        ]
+    )
+    key = _hmac(("AWS4" + secret_access_key).encode("utf-8"), credential.date)
+    for part in (credential.region, credential.service, "aws4_request"):
+        key = _hmac(key, part)
+    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def verify(
+    credential: Credential,
+    secret_access_key: str,
+    request: SignedRequest,
+    now: datetime,
+    service: str = "ssm",
+) -> None:
+    """Raise unless `request` carries a valid, fresh SigV4 signature made with the secret."""
+    if credential.service != service:
+        raise InvalidSignatureException(
+            f"Credential should be scoped to correct service: '{service}'."
+        )
+    if "host" not in credential.signed_headers:
+        raise InvalidSignatureException("The 'Host' header must be signed.")
+    signed_at = request_time(request.headers)
+    if credential.date != signed_at.strftime("%Y%m%d"):
+        raise InvalidSignatureException(
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{credential.date}' != '{signed_at.strftime('%Y%m%d')}'."
+        )
+    check_freshness(signed_at, now)
+    expected = expected_signature(
+        credential, secret_access_key, request, signed_at.strftime(_AMZ_DATE)
+    )
+    if not hmac.compare_digest(
+        expected.encode("ascii"), credential.signature.encode("ascii", "replace")
+    ):
+        raise InvalidSignatureException(_SIGNATURE_MISMATCH)
