@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 
 from complyd.config import Settings
 from complyd.errors import (
@@ -35,7 +37,7 @@ from complyd.model import (
     TypeSummary,
     UploadType,
 )
-from complyd.storage.base import Store
+from complyd.storage.base import Store, WriteTransaction
 from complyd.summaries import resource_summary
 
 # AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
@@ -100,60 +102,64 @@ class ComplianceService:
                 f"not '{ctype}'."
             )
 
-    def put_compliance_items(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
+    def submit_put(self, tenant: Tenant, request: PutRequest) -> Future[PutOutcome]:
+        """Check what needs no stored state, then queue the put; resolves once durable."""
         self._check_type(request)
         self._check_resource(request.resource_id, request.resource_type)
+        return self.store.submit_write(partial(self._apply_put, tenant, request))
+
+    def put_compliance_items(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
+        return self.submit_put(tenant, request).result()
+
+    def _apply_put(self, tenant: Tenant, request: PutRequest, tx: WriteTransaction) -> PutOutcome:
         rid, ctype = request.resource_id, request.compliance_type
-        with self.store.write() as tx:
-            current = tx.summary_for_update(tenant, rid, ctype)
-            if current is not None:
-                if (
-                    request.item_content_hash is not None
-                    and request.item_content_hash == current.content_hash
-                ):
-                    return PutOutcome(False, "unchanged content hash")
-                if request.execution.execution_time_ms < current.execution.execution_time_ms:
-                    return PutOutcome(False, "older execution time")
-            usage = tx.usage(tenant, rid)
-            adds_custom_type = (
-                current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
+        rows = tx.lock_resource(tenant, rid)
+        current = next((r for r in rows if r.compliance_type == ctype), None)
+        if current is not None:
+            if (
+                request.item_content_hash is not None
+                and request.item_content_hash == current.content_hash
+            ):
+                return PutOutcome(False, "unchanged content hash")
+            if request.execution.execution_time_ms < current.execution.execution_time_ms:
+                return PutOutcome(False, "older execution time")
+        custom_types = sum(1 for r in rows if r.compliance_type.startswith(CUSTOM_PREFIX))
+        adds_custom_type = (
+            current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
+        )
+        if adds_custom_type and custom_types >= self.settings.max_custom_types:
+            raise ComplianceTypeCountLimitExceededException(
+                f"Resource {rid} already has {custom_types} custom compliance types; the "
+                f"limit is {self.settings.max_custom_types}. Remove one by putting an empty "
+                "COMPLETE list for it."
             )
-            if adds_custom_type and usage.custom_types >= self.settings.max_custom_types:
-                raise ComplianceTypeCountLimitExceededException(
-                    f"Resource {rid} already has {usage.custom_types} custom compliance types; the "
-                    f"limit is {self.settings.max_custom_types}. Remove one by putting an empty "
-                    "COMPLETE list for it."
-                )
-            if request.items_size > self.settings.item_size_limit:
-                raise ItemSizeLimitExceededException(
-                    f"The Items of this request take {request.items_size} bytes; the limit for one "
-                    f"request is {self.settings.item_size_limit} bytes."
-                )
-            existing = (
-                tx.items_of_type(tenant, rid, ctype)
-                if request.upload_type is UploadType.PARTIAL
-                else []
+        if request.items_size > self.settings.item_size_limit:
+            raise ItemSizeLimitExceededException(
+                f"The Items of this request take {request.items_size} bytes; the limit for one "
+                f"request is {self.settings.item_size_limit} bytes."
             )
-            items = _merge(request, existing)
-            type_size = sum(i.size for i in items)
-            other_size = usage.total_size - (current.total_size if current else 0)
-            if other_size + type_size > self.settings.total_size_limit:
-                raise TotalSizeLimitExceededException(
-                    f"Resource {rid} would hold {other_size + type_size} bytes of compliance data; "
-                    f"the limit is {self.settings.total_size_limit} bytes."
-                )
-            summary = None
-            if items:
-                summary = resource_summary(
-                    rid,
-                    request.resource_type,
-                    ctype,
-                    [i.entry for i in items],
-                    request.execution,
-                    request.item_content_hash,
-                    type_size,
-                )
-            tx.replace_type(tenant, rid, ctype, summary, items)
+        partial_put = request.upload_type is UploadType.PARTIAL
+        existing = tx.items_of_type(tenant, rid, ctype) if partial_put else []
+        items = _merge(request, existing)
+        type_size = sum(i.size for i in items)
+        other_size = sum(r.total_size for r in rows if r.compliance_type != ctype)
+        if other_size + type_size > self.settings.total_size_limit:
+            raise TotalSizeLimitExceededException(
+                f"Resource {rid} would hold {other_size + type_size} bytes of compliance data; "
+                f"the limit is {self.settings.total_size_limit} bytes."
+            )
+        summary = None
+        if items:
+            summary = resource_summary(
+                rid,
+                request.resource_type,
+                ctype,
+                [i.entry for i in items],
+                request.execution,
+                request.item_content_hash,
+                type_size,
+            )
+        tx.replace_type(tenant, rid, ctype, summary, items)
         return PutOutcome(True)
 
     # -- List operations ------------------------------------------------------------------
@@ -247,7 +253,15 @@ def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredIt
 
 def entry_size(entry: ItemEntry) -> int:
     """Bytes an item takes in the store's accounting: its strings, UTF-8 encoded."""
-    parts = [entry.id or "", entry.title or "", entry.status.value, entry.severity.value]
+    total = _utf8_len(entry.id) + _utf8_len(entry.title)
+    total += len(entry.status.value) + len(entry.severity.value)
     for k, v in entry.details.items():
-        parts.extend((k, v))
-    return sum(len(p.encode("utf-8", "surrogatepass")) for p in parts)
+        total += _utf8_len(k) + _utf8_len(v)
+    return total
+
+
+def _utf8_len(text: str | None) -> int:
+    if not text:
+        return 0
+    # ASCII text (nearly all of it) is as long in bytes as in characters; skip the encode.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

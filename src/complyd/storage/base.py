@@ -6,31 +6,20 @@ implementation. Must not contain compliance rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Protocol, TypeVar
 
 from complyd.model import Condition, Page, ResourceSummary, StoredItem, Tenant, TypeSummary
 
-
-@dataclass(frozen=True, slots=True)
-class ResourceUsage:
-    """What a resource holds across all its compliance types."""
-
-    custom_types: int
-    total_size: int
+T = TypeVar("T")
 
 
 class WriteTransaction(Protocol):
     """One atomic write; everything done through it commits together or not at all."""
 
-    def summary_for_update(
-        self, tenant: Tenant, resource_id: str, compliance_type: str
-    ) -> ResourceSummary | None:
-        """The (resource, type) summary, locked until the transaction ends."""
-
-    def usage(self, tenant: Tenant, resource_id: str) -> ResourceUsage: ...
+    def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
+        """All the resource's summary rows; other writers to the resource wait until commit."""
 
     def items_of_type(
         self, tenant: Tenant, resource_id: str, compliance_type: str
@@ -48,7 +37,8 @@ class WriteTransaction(Protocol):
 
 
 class Store(Protocol):
-    def write(self) -> AbstractContextManager[WriteTransaction]: ...
+    def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
+        """Run `job` in a write transaction; the future resolves once it is durable."""
 
     def list_items(
         self,

@@ -8,10 +8,13 @@ counts come from summary rows, never from items. Must not contain compliance rul
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 
 from complyd.model import (
@@ -28,9 +31,9 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
-from complyd.storage.base import ResourceUsage
 from complyd.storage.conditions import conditions_sql, severity_rank
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
+from complyd.storage.prepared import Prepared
 from complyd.storage.schema import (
     COMPLIANT_COLUMNS,
     NON_COMPLIANT_COLUMNS,
@@ -38,10 +41,11 @@ from complyd.storage.schema import (
     resource_summaries,
     server_state,
 )
+from complyd.storage.writer import GroupCommitter
 
+T = TypeVar("T")
 ITEMS, SUMMARIES = compliance_items, resource_summaries
 TOKEN_KEY = "token_key"
-CUSTOM_PREFIX = "Custom:"
 
 
 def _tenant(table: sa.Table, tenant: Tenant) -> list[sa.ColumnElement[bool]]:
@@ -76,7 +80,7 @@ def _item_from_row(row: Any) -> StoredItem:
     )
 
 
-def _item_row(tenant: Tenant, item: StoredItem) -> dict[str, Any]:
+def item_row(tenant: Tenant, item: StoredItem) -> dict[str, Any]:
     e = item.entry
     return {
         "account_id": tenant.account_id,
@@ -117,7 +121,7 @@ def _summary_from_row(row: Any) -> ResourceSummary:
     )
 
 
-def _summary_row(tenant: Tenant, s: ResourceSummary) -> dict[str, Any]:
+def summary_row(tenant: Tenant, s: ResourceSummary) -> dict[str, Any]:
     row: dict[str, Any] = {
         "account_id": tenant.account_id,
         "region": tenant.region,
@@ -156,37 +160,54 @@ def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, Seve
     return SeverityCounts.of(compliant), SeverityCounts.of(non)
 
 
+_TENANT_RESOURCE = (
+    SUMMARIES.c.account_id == sa.bindparam("account_id"),
+    SUMMARIES.c.region == sa.bindparam("region"),
+    SUMMARIES.c.resource_id == sa.bindparam("resource_id"),
+)
+SummaryRow = namedtuple("SummaryRow", SUMMARIES.c.keys())  # type: ignore[misc]
+_RESOURCE_ROWS = Prepared(sa.select(SUMMARIES).where(*_TENANT_RESOURCE))
+_DELETE_ITEMS = Prepared(
+    sa.delete(ITEMS).where(
+        ITEMS.c.account_id == sa.bindparam("account_id"),
+        ITEMS.c.region == sa.bindparam("region"),
+        ITEMS.c.resource_id == sa.bindparam("resource_id"),
+        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
+    )
+)
+_DELETE_SUMMARY = Prepared(
+    sa.delete(SUMMARIES).where(
+        *_TENANT_RESOURCE, SUMMARIES.c.compliance_type == sa.bindparam("compliance_type")
+    )
+)
+_INSERT_ITEM = Prepared(sa.insert(ITEMS))
+_INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
+_LOCK = Prepared(
+    sa.select(
+        sa.func.pg_advisory_xact_lock(
+            sa.func.hashtextextended(sa.bindparam("name"), sa.literal_column("0"))
+        )
+    )
+)
+
+
 class SqlWriteTransaction:
+    """One write transaction; the put path runs prepared statements on the driver cursor."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self._postgres = conn.dialect.name == "postgresql"
 
-    def summary_for_update(
-        self, tenant: Tenant, resource_id: str, compliance_type: str
-    ) -> ResourceSummary | None:
+    def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
         if self._postgres:
-            # Serialises puts to one (resource, type) even before its summary row exists.
-            lock_name = "\x1f".join(
-                (tenant.account_id, tenant.region, resource_id, compliance_type)
-            )
-            self._conn.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(lock_name, 0)))
-            )
-        query = sa.select(SUMMARIES).where(
-            *_tenant(SUMMARIES, tenant),
-            SUMMARIES.c.resource_id == resource_id,
-            SUMMARIES.c.compliance_type == compliance_type,
-        )
-        row = self._conn.execute(query).first()
-        return _summary_from_row(row) if row else None
-
-    def usage(self, tenant: Tenant, resource_id: str) -> ResourceUsage:
-        custom = sa.func.substr(SUMMARIES.c.compliance_type, 1, len(CUSTOM_PREFIX)) == CUSTOM_PREFIX
-        query = sa.select(
-            sa.func.count().filter(custom), sa.func.coalesce(sa.func.sum(SUMMARIES.c.total_size), 0)
-        ).where(*_tenant(SUMMARIES, tenant), SUMMARIES.c.resource_id == resource_id)
-        custom_types, total = self._conn.execute(query).one()
-        return ResourceUsage(custom_types=int(custom_types), total_size=int(total))
+            # Serialises puts to one resource (its custom-type count and total size included),
+            # even before any of its rows exist.
+            name = "\x1f".join((tenant.account_id, tenant.region, resource_id))
+            _LOCK.execute(self._conn, self._cursor, {"name": name})
+        key = {"account_id": tenant.account_id, "region": tenant.region, "resource_id": resource_id}
+        rows = _RESOURCE_ROWS.execute(self._conn, self._cursor, key).fetchall()
+        return [_summary_from_row(SummaryRow(*r)) for r in rows]
 
     def items_of_type(
         self, tenant: Tenant, resource_id: str, compliance_type: str
@@ -210,32 +231,51 @@ class SqlWriteTransaction:
         summary: ResourceSummary | None,
         items: Sequence[StoredItem],
     ) -> None:
-        for table in (ITEMS, SUMMARIES):
-            self._conn.execute(
-                sa.delete(table).where(
-                    *_tenant(table, tenant),
-                    table.c.resource_id == resource_id,
-                    table.c.compliance_type == compliance_type,
-                )
-            )
+        key = {
+            "account_id": tenant.account_id,
+            "region": tenant.region,
+            "resource_id": resource_id,
+            "compliance_type": compliance_type,
+        }
+        _DELETE_ITEMS.execute(self._conn, self._cursor, key)
+        _DELETE_SUMMARY.execute(self._conn, self._cursor, key)
         if items:
-            self._conn.execute(sa.insert(ITEMS), [_item_row(tenant, i) for i in items])
+            rows = [item_row(tenant, i) for i in items]
+            for row in rows:
+                row["details"] = orjson.dumps(row["details"]).decode()
+            _INSERT_ITEM.execute_many(self._conn, self._cursor, rows)
         if summary is not None:
-            self._conn.execute(sa.insert(SUMMARIES), [_summary_row(tenant, summary)])
+            _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
 
 
 class SqlStore:
-    def __init__(self, url: str, *, apply_migrations: bool = True) -> None:
-        self.engine = create_engine(url)
+    """SQLite writes go through one group-committing writer thread; PostgreSQL writes run in
+    their own transactions on a worker pool, serialised per (resource, type) by row locks."""
+
+    def __init__(self, url: str, *, apply_migrations: bool = True, pool_size: int = 8) -> None:
+        self.engine = create_engine(url, pool_size=pool_size)
         if apply_migrations:
             migrate(self.engine)
         self._token_key: bytes | None = None
+        self._committer: GroupCommitter | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        if self.engine.dialect.name == "sqlite":
+            self._committer = GroupCommitter(self._write_connection)
+        else:
+            self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="complyd-write")
 
-    @contextmanager
-    def write(self) -> Iterator[SqlWriteTransaction]:
-        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
-            with conn.begin():
-                yield SqlWriteTransaction(conn)
+    def _write_connection(self) -> sa.Connection:
+        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+
+    def submit_write(self, job: Callable[[SqlWriteTransaction], T]) -> Future[T]:
+        if self._committer is not None:
+            return self._committer.submit(lambda conn: job(SqlWriteTransaction(conn)))
+        assert self._executor is not None
+        return self._executor.submit(self._write_now, job)
+
+    def _write_now(self, job: Callable[[SqlWriteTransaction], T]) -> T:
+        with self._write_connection() as conn, conn.begin():
+            return job(SqlWriteTransaction(conn))
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -377,4 +417,8 @@ class SqlStore:
             conn.execute(sa.select(1))
 
     def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.engine.dispose()

@@ -6,6 +6,7 @@ off the event loop. Must not contain compliance rules.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
 from complyd.web.auth import Caller, authenticator_for
 from complyd.web.throttle import RateLimiter
+from complyd.web.ui import Dashboard
 from complyd.wire import codec, json11
 from complyd.wire.sigv4 import SignedRequest
 from complyd.wire.tokens import TokenCodec
@@ -39,10 +41,16 @@ from complyd.wire.tokens import TokenCodec
 log = logging.getLogger("complyd")
 
 Handler = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
+# Bodies larger than this are decoded and validated off the event loop.
+INLINE_DECODE_BYTES = 64 * 1024
 
 
 class Api:
-    """The four operations as JSON-in, JSON-out handlers (blocking; run in a worker thread)."""
+    """The four operations as JSON-in, JSON-out handlers.
+
+    Puts are awaited on the store's write future (no thread is held while the disk syncs);
+    list calls are blocking reads and run in a worker thread.
+    """
 
     def __init__(self, service: ComplianceService, tokens: TokenCodec) -> None:
         self.service = service
@@ -54,6 +62,17 @@ class Api:
             "ListComplianceSummaries": self.list_compliance_summaries,
             "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
         }
+
+    async def call(self, operation: str, tenant: Tenant, body: dict[str, Any], size: int) -> bytes:
+        if operation == "PutComplianceItems":
+            if size > INLINE_DECODE_BYTES:
+                request = await run_in_threadpool(codec.decode_put, body)
+            else:
+                request = codec.decode_put(body)
+            await asyncio.wrap_future(self.service.submit_put(tenant, request))
+            return b"{}"
+        result = await run_in_threadpool(self.handlers[operation], tenant, body)
+        return orjson.dumps(result)
 
     def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:
         if req.next_token is None:
@@ -173,8 +192,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 raise access_denied(caller, operation)
             json11.check_content_type(request.headers.get("content-type"))
             body = json11.parse_body(raw)
-            result = await run_in_threadpool(api.handlers[operation], caller.tenant, body)
-            return Response(orjson.dumps(result), status_code=200, headers=headers)
+            result = await api.call(operation, caller.tenant, body, len(raw))
+            return Response(result, status_code=200, headers=headers)
         except ComplianceError as error:
             return Response(json11.error_body(error), status_code=error.status, headers=headers)
         except Exception:
@@ -198,6 +217,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     routes = [
         Route("/", dispatch, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Dashboard(api.service, store, authenticator).mount(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import botocore.model
@@ -65,10 +66,106 @@ def raise_violations(violations: list[str]) -> None:
 
 
 def validate(shape: botocore.model.Shape, value: Any) -> None:
-    """Check `value` (decoded JSON) against `shape`; raise the first wire error found."""
+    """Check `value` (decoded JSON) against `shape`; raise the first wire error found.
+
+    A compiled predicate answers the common case (a valid request) quickly; only a request it
+    rejects is walked again to collect AWS's messages.
+    """
+    if _predicate(shape)(value):
+        return
     violations: list[str] = []
     _check(shape, value, "", violations)
     raise_violations(violations)
+
+
+Predicate = Callable[[Any], bool]
+_PREDICATES: dict[str, Predicate] = {}
+
+
+def _predicate(shape: botocore.model.Shape) -> Predicate:
+    found = _PREDICATES.get(shape.name)
+    if found is None:
+        found = _PREDICATES[shape.name] = _compile(shape)
+    return found
+
+
+def _compile(shape: botocore.model.Shape) -> Predicate:
+    """A predicate true exactly when `_check` would find nothing wrong with a value."""
+    kind, meta = shape.type_name, shape.metadata
+    lo, hi = meta.get("min"), meta.get("max")
+    if kind == "structure":
+        assert isinstance(shape, botocore.model.StructureShape)
+        members = [(name, _predicate(m)) for name, m in shape.members.items()]
+        required = frozenset(shape.required_members)
+
+        def structure(v: Any) -> bool:
+            if type(v) is not dict:
+                return False
+            for name, ok in members:
+                x = v.get(name)
+                if x is None:
+                    if name in required:
+                        return False
+                elif not ok(x):
+                    return False
+            return True
+
+        return structure
+    if kind == "list":
+        assert isinstance(shape, botocore.model.ListShape)
+        element = _predicate(shape.member)
+
+        def list_(v: Any) -> bool:
+            if type(v) is not list or (lo is not None and len(v) < lo):
+                return False
+            if hi is not None and len(v) > hi:
+                return False
+            return all(x is not None and element(x) for x in v)
+
+        return list_
+    if kind == "map":
+        assert isinstance(shape, botocore.model.MapShape)
+        key, value = _predicate(shape.key), _predicate(shape.value)
+
+        def map_(v: Any) -> bool:
+            if type(v) is not dict or (lo is not None and len(v) < lo):
+                return False
+            if hi is not None and len(v) > hi:
+                return False
+            return all(key(k) and value(x) for k, x in v.items())
+
+        return map_
+    if kind == "string":
+        enum = frozenset(shape.enum) if shape.enum else None
+        pattern = _compiled(meta["pattern"]) if "pattern" in meta else None
+
+        def string(v: Any) -> bool:
+            if type(v) is not str or "\x00" in v:
+                return False
+            if (lo is not None and len(v) < lo) or (hi is not None and len(v) > hi):
+                return False
+            if enum is not None and v not in enum:
+                return False
+            return pattern is None or pattern.fullmatch(v) is not None
+
+        return string
+    if kind in ("integer", "long"):
+
+        def integer(v: Any) -> bool:
+            if type(v) is not int:
+                return False
+            return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+        return integer
+    if kind == "timestamp":
+
+        def timestamp(v: Any) -> bool:
+            return type(v) in (int, float) and MIN_TIME_MS <= v * 1000 <= MAX_TIME_MS
+
+        return timestamp
+    if kind == "boolean":
+        return lambda v: type(v) is bool
+    return lambda v: False  # anything else takes the slow, explaining path
 
 
 _JSON_TYPE: dict[str, tuple[type | tuple[type, ...], str]] = {
