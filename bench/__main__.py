@@ -327,12 +327,7 @@ def main() -> None:
         work = Path(tmp)
         http = baseline_http(work, seconds, report)
         raw = baseline_sqlite(work, seconds, report)
-        stores = [
-            (
-                "sqlite",
-                lambda name: contextmanager(lambda: iter([database_url(str(work / name))]))(),
-            )
-        ]
+        stores = [("sqlite", lambda name: sqlite_db(work / name))]
         if args.postgres:
             stores.append(("postgres", lambda name: postgres_db(args.postgres)))
         for label, make in stores:
