@@ -1,27 +1,21 @@
 """The read-only compliance dashboard under /ui: fleet, resources and node views, per tenant.
 
-Owns the dashboard's routes, who the viewer is (a signed session cookie holding the chosen
-tenant, never a secret), and turning query strings into service filters and keyset positions.
-Reads only through ComplianceService and Store.tenants(); must not write compliance data nor
-contain compliance rules. The tenant always comes from the session, never from a URL, so a
-link or a keyset position in a query string cannot reach another tenant's data.
+Owns the dashboard's routes and what each view reads and renders. Reads only through
+ComplianceService (and Store.tenants() via the session); must not write compliance data nor
+contain compliance rules. The tenant always comes from the session (`ui_session`), never from a
+URL, so a link or a keyset position in a query string (`ui_params`) cannot reach another
+tenant's data.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, quote, urlencode
+from typing import Any
 
 import jinja2
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -29,12 +23,9 @@ from starlette.staticfiles import StaticFiles
 
 from complyd.errors import ComplianceError
 from complyd.model import (
-    DEFAULT_ACCOUNT_ID,
     FLEET_TOTAL,
     Filter,
-    Operator,
     ResourceSummary,
-    Severity,
     Status,
     StoredItem,
     Tenant,
@@ -43,21 +34,31 @@ from complyd.model import (
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.web.charts import SEVERITIES_SHOWN, TypeCard, type_card
+from complyd.web.ui_params import (
+    MAX_PARAM,
+    STATUS_LABELS,
+    Query,
+    keyset,
+    linker,
+    node_linker,
+    page_number,
+)
+from complyd.web.ui_session import (
+    KeyChecker,
+    Sessions,
+    Viewer,
+    form_token,
+    has_form_token,
+    read_form,
+)
 
-DEFAULT_REGION = "us-east-1"
-SESSION_COOKIE = "complyd_ui"
-SESSION_MAX_AGE_S = 12 * 60 * 60
+MOUNT_PATH = "/ui"
 ROWS_PER_PAGE = 50
 ITEMS_PER_PAGE = 200
 # The service pages ListComplianceSummaries by 50 types; a tenant rarely has more than a few.
 TYPE_PAGE = 50
 FORM_BODY_LIMIT = 16 * 1024
-# Longest query value read; AWS ids, types and item ids are far shorter.
-MAX_PARAM = 2048
-MAX_PAGE_NUMBER = 10**9
-REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
-ACCOUNT = re.compile(r"\d{12}")
-STATUS_LABELS = {Status.COMPLIANT: "Compliant", Status.NON_COMPLIANT: "Non-compliant"}
+EXPIRED_FORM = "This form expired; reload the page."
 SECURITY_HEADERS = {
     # Everything is served from here; no script runs on any page.
     "Content-Security-Policy": (
@@ -71,132 +72,33 @@ SECURITY_HEADERS = {
 }
 
 
-class KeyChecker(Protocol):
-    """The part of the API's authenticator the dashboard needs."""
-
-    @property
-    def keys_configured(self) -> bool: ...
-
-    def check_secret(self, access_key_id: str, secret_access_key: str) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking: the tenant shown, and the access key signed in with (keyed mode)."""
-
-    tenant: Tenant
-    access_key_id: str | None = None
-
-
-def session_secret(store: Store) -> str:
-    """The cookie-signing key, derived from the token key kept in the database.
-
-    Replicas sharing a database accept each other's sessions and no second secret is stored;
-    the label keeps the two uses of the key apart.
-    """
-    return hmac.new(store.token_key(), b"complyd dashboard session", hashlib.sha256).hexdigest()
-
-
-def parse_tenant(value: str) -> Tenant | None:
-    account, _, region = value.partition("/")
-    if ACCOUNT.fullmatch(account) and REGION.fullmatch(region):
-        return Tenant(account, region)
-    return None
-
-
 def when(epoch_ms: int) -> str:
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)).strftime(
-        "%Y-%m-%d %H:%M:%S UTC"
-    )
+    return _moment(epoch_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso(epoch_ms: int) -> str:
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _moment(epoch_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def one_of(value: str, allowed: Iterable[str]) -> str:
-    """`value` when it is one of `allowed`, else "" (any): a hand-edited URL never errors."""
-    return value if value in allowed else ""
+def _moment(epoch_ms: int) -> datetime:
+    # Not datetime.fromtimestamp: it refuses some of the years 1..9999 complyd stores.
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
-    """The filters of a resources or node view, read from a query string."""
-
-    compliance_type: str = ""
-    status: str = ""
-    severity: str = ""
-    resource_id: str = ""
-
-    @classmethod
-    def read(cls, params: Mapping[str, str]) -> Query:
-        return cls(
-            compliance_type=params.get("compliance_type", "").strip()[:MAX_PARAM],
-            status=one_of(params.get("status", ""), (s.value for s in Status)),
-            severity=one_of(params.get("severity", ""), (s.value for s in Severity)),
-            resource_id=params.get("resource_id", "").strip()[:MAX_PARAM],
-        )
-
-    def params(self) -> dict[str, str]:
-        return {
-            "compliance_type": self.compliance_type,
-            "status": self.status,
-            "severity": self.severity,
-            "resource_id": self.resource_id,
-        }
-
-    def node_params(self) -> dict[str, str]:
-        """The filters a node view reads: its resource id is in the path."""
-        return {k: v for k, v in self.params().items() if k != "resource_id"}
-
-    def summary_filters(self) -> list[Filter]:
-        """Filters for the (resource, type) rows; the severity is the row's overall one."""
-        filters = self._common()
-        if self.severity:
-            filters.append(Filter("OverallSeverity", (self.severity,)))
-        if self.resource_id:
-            filters.append(Filter("ResourceId", (self.resource_id,), Operator.BEGIN_WITH))
-        return filters
-
-    def item_filters(self) -> list[Filter]:
-        filters = self._common()
-        if self.severity:
-            filters.append(Filter("Severity", (self.severity,)))
-        return filters
-
-    def _common(self) -> list[Filter]:
-        filters = []
-        if self.compliance_type:
-            filters.append(Filter("ComplianceType", (self.compliance_type,)))
-        if self.status:
-            filters.append(Filter("Status", (self.status,)))
-        return filters
-
-    def described(self) -> list[tuple[str, str]]:
-        """The active filters as (what, value) words for the table's caption."""
-        shown = [
-            ("type", self.compliance_type),
-            ("status", STATUS_LABELS[Status(self.status)] if self.status else ""),
-            ("overall severity", self.severity.capitalize()),
-            ("resource id starting with", self.resource_id),
-        ]
-        return [(what, value) for what, value in shown if value]
-
-    @property
-    def active(self) -> bool:
-        return any(self.params().values())
+class ItemGroup:
+    compliance_type: str
+    items: list[StoredItem]
 
 
-def keyset(params: Mapping[str, str], *names: str) -> tuple[str, ...] | None:
-    """A keyset position from the query string: all of `names` present, or none."""
-    values = tuple(params.get(n, "")[:MAX_PARAM] for n in names)
-    return values if all(values) else None
-
-
-def page_number(params: Mapping[str, str]) -> int:
-    raw = params.get("page", "1")
-    return min(int(raw), MAX_PAGE_NUMBER) if raw.isdigit() and int(raw) > 0 else 1
+def by_type(items: Sequence[StoredItem]) -> list[ItemGroup]:
+    """Consecutive items of one type, in the order the service lists them."""
+    groups: list[ItemGroup] = []
+    for item in items:
+        if not groups or groups[-1].compliance_type != item.compliance_type:
+            groups.append(ItemGroup(item.compliance_type, []))
+        groups[-1].items.append(item)
+    return groups
 
 
 class Dashboard:
@@ -204,8 +106,8 @@ class Dashboard:
 
     def __init__(self, service: ComplianceService, store: Store, keys: KeyChecker) -> None:
         self.service = service
-        self.store = store
         self.keys = keys
+        self.sessions = Sessions(store, keys)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("complyd.web", "templates"),
             autoescape=True,
@@ -232,45 +134,12 @@ class Dashboard:
             Route("/tenant", self.choose_tenant, methods=["POST"]),
             Mount("/static", StaticFiles(packages=[("complyd.web", "static")])),
         ]
-        session = Middleware(
-            SessionMiddleware,
-            secret_key=session_secret(self.store),
-            session_cookie=SESSION_COOKIE,
-            max_age=SESSION_MAX_AGE_S,
-            path="/ui",
-            same_site="lax",
+        return Mount(
+            MOUNT_PATH,
+            routes=routes,
+            middleware=[self.sessions.middleware(MOUNT_PATH)],
+            max_body_size=FORM_BODY_LIMIT,
         )
-        return Mount("/ui", routes=routes, middleware=[session], max_body_size=FORM_BODY_LIMIT)
-
-    # -- who is looking -------------------------------------------------------------------
-
-    def viewer(self, request: Request) -> Viewer | None:
-        """The session's tenant; None when keys are configured and nobody has signed in."""
-        session = request.session
-        tenant = parse_tenant(f"{session.get('account_id', '')}/{session.get('region', '')}")
-        if self.keys.keys_configured:
-            key = session.get("access_key_id")
-            if session.get("mode") != "key" or tenant is None or not isinstance(key, str):
-                return None
-            return Viewer(tenant, key)
-        if session.get("mode") == "open" and tenant is not None:
-            return Viewer(tenant)
-        held = self.store.tenants()
-        return Viewer(held[0] if held else Tenant(DEFAULT_ACCOUNT_ID, DEFAULT_REGION))
-
-    def tenant_choices(self, viewer: Viewer) -> list[Tenant]:
-        held = self.store.tenants()
-        if self.keys.keys_configured:
-            held = [t for t in held if t.account_id == viewer.tenant.account_id]
-        return held if viewer.tenant in held else sorted([*held, viewer.tenant], key=_tenant_key)
-
-    @staticmethod
-    def csrf(request: Request) -> str:
-        token = request.session.get("csrf")
-        if not isinstance(token, str):
-            token = secrets.token_urlsafe(24)
-            request.session["csrf"] = token
-        return token
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -282,16 +151,16 @@ class Dashboard:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        root = str(request.scope.get("root_path", ""))
+        root = _root(request)
         html = self.templates.get_template(template).render(
             root=root,
-            url=_linker(root),
-            node_url=_node_linker(root),
+            url=linker(root),
+            node_url=node_linker(root),
             viewer=viewer,
             tenant=viewer.tenant if viewer else None,
-            tenant_choices=self.tenant_choices(viewer) if viewer else [],
+            tenant_choices=self.sessions.tenant_choices(viewer) if viewer else [],
             keys_configured=self.keys.keys_configured,
-            csrf=self.csrf(request),
+            csrf=form_token(request),
             **context,
         )
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -305,13 +174,12 @@ class Dashboard:
 
     @staticmethod
     def redirect(request: Request, path: str) -> RedirectResponse:
-        root = str(request.scope.get("root_path", ""))
-        return RedirectResponse(root + path, status_code=303, headers=SECURITY_HEADERS)
+        return RedirectResponse(_root(request) + path, status_code=303, headers=SECURITY_HEADERS)
 
     # -- views (blocking store reads: Starlette runs sync handlers in a worker thread) -----
 
     def fleet(self, request: Request) -> Response:
-        viewer = self.viewer(request)
+        viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
         rows: list[TypeSummary] = []
@@ -328,7 +196,7 @@ class Dashboard:
         return self.render(request, "fleet.html", viewer, nav="fleet", cards=cards)
 
     def resources(self, request: Request) -> Response:
-        viewer = self.viewer(request)
+        viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
         params = request.query_params
@@ -346,9 +214,11 @@ class Dashboard:
         next_url = None
         if page.last_key is not None:
             resume = {"after_resource": page.last_key[0], "after_type": page.last_key[1]}
-            next_url = _linker(str(request.scope.get("root_path", "")))(
+            next_url = linker(_root(request))(
                 "/resources", **query.params(), **resume, page=str(number + 1)
             )
+        # A text field with suggestions, not a list of every type: listing a tenant's types
+        # would count all its summary rows on every page load.
         type_options = sorted(
             {"Association", "Patch", *(r.compliance_type for r in page.rows)}
             | ({query.compliance_type} if query.compliance_type else set())
@@ -366,24 +236,27 @@ class Dashboard:
         )
 
     def node(self, request: Request) -> Response:
-        viewer = self.viewer(request)
+        viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
         resource_id = request.path_params["resource_id"]
         params = request.query_params
         query = Query.read(params)
         number = page_number(params)
-        missing = f"No compliance data for resource {resource_id} in this account and region."
+        position = keyset(params, "after_type", "after_item")
         try:
             summaries = self._node_summaries(viewer.tenant, resource_id)
             if not summaries:
+                missing = (
+                    f"No compliance data for resource {resource_id} in this account and region."
+                )
                 return self.error(request, viewer, 404, missing)
             page = self.service.list_compliance_items(
                 viewer.tenant,
                 [resource_id],
                 None,
                 query.item_filters(),
-                _item_position(resource_id, keyset(params, "after_type", "after_item")),
+                None if position is None else (resource_id, *position),
                 ITEMS_PER_PAGE,
             )
         except ComplianceError as error:
@@ -391,7 +264,7 @@ class Dashboard:
         next_url = None
         if page.last_key is not None:
             resume = {"after_type": page.last_key[1], "after_item": page.last_key[2]}
-            next_url = _node_linker(str(request.scope.get("root_path", "")))(
+            next_url = node_linker(_root(request))(
                 resource_id, **query.node_params(), **resume, page=str(number + 1)
             )
         return self.render(
@@ -402,7 +275,7 @@ class Dashboard:
             resource_id=resource_id,
             summaries=summaries,
             non_compliant=any(s.status is Status.NON_COMPLIANT for s in summaries),
-            groups=_by_type(page.rows),
+            groups=by_type(page.rows),
             query=query,
             page=number,
             next_url=next_url,
@@ -431,109 +304,49 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         if not self.keys.keys_configured:
             return self.redirect(request, "/")
-        form = await _form(request)
-        if not _same_token(request, form):
-            return self.error(request, None, 403, "This form expired; reload the page.")
+        form = await read_form(request)
+        if not has_form_token(request, form):
+            return self.error(request, None, 403, EXPIRED_FORM)
         access_key_id = form.get("access_key_id", "").strip()[:MAX_PARAM]
-        account = self.keys.check_secret(access_key_id, form.get("secret_access_key", ""))
-        region = form.get("region", "").strip()
-        if account is None or (region and not REGION.fullmatch(region)):
-            message = (
-                "That access key id and secret access key do not match a key on this server."
-                if account is None
-                else f"'{region}' is not a region name such as us-east-1."
-            )
+        secret, region = form.get("secret_access_key", ""), form.get("region", "").strip()
+        # Store.tenants() may run when no region is given: keep it off the event loop.
+        problem = await run_in_threadpool(
+            self.sessions.sign_in, request, access_key_id, secret, region
+        )
+        if problem:
             return self.render(
                 request,
                 "login.html",
                 None,
-                401 if account is None else 400,
+                401,
                 nav="",
-                error=message,
+                error=problem,
                 access_key_id=access_key_id,
             )
-        if not region:
-            held = [t.region for t in self.store.tenants() if t.account_id == account]
-            region = held[0] if held else DEFAULT_REGION
-        request.session.clear()
-        request.session.update(
-            {"mode": "key", "access_key_id": access_key_id, "account_id": account, "region": region}
-        )
         return self.redirect(request, "/")
 
     async def logout(self, request: Request) -> Response:
-        form = await _form(request)
-        if not _same_token(request, form):
-            return self.error(request, None, 403, "This form expired; reload the page.")
+        form = await read_form(request)
+        if not has_form_token(request, form):
+            return self.error(request, None, 403, EXPIRED_FORM)
         request.session.clear()
         return self.redirect(request, "/login" if self.keys.keys_configured else "/")
 
     async def choose_tenant(self, request: Request) -> Response:
-        form = await _form(request)
-        viewer = self.viewer(request)
+        form = await read_form(request)
+        return await run_in_threadpool(self._choose_tenant, request, form)
+
+    def _choose_tenant(self, request: Request, form: dict[str, str]) -> Response:
+        viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
-        if not _same_token(request, form):
-            return self.error(request, viewer, 403, "This form expired; reload the page.")
-        chosen = parse_tenant(form.get("tenant", ""))
-        if chosen is None or chosen not in self.tenant_choices(viewer):
+        if not has_form_token(request, form):
+            return self.error(request, viewer, 403, EXPIRED_FORM)
+        if not self.sessions.choose(request, viewer, form.get("tenant", "")):
             return self.error(request, viewer, 400, "Choose one of the listed tenants.")
-        if not self.keys.keys_configured:
-            request.session.update({"mode": "open"})
-        request.session.update({"account_id": chosen.account_id, "region": chosen.region})
         return self.redirect(request, "/")
 
 
-@dataclass(frozen=True, slots=True)
-class ItemGroup:
-    compliance_type: str
-    items: list[StoredItem]
-
-
-def _by_type(items: Sequence[StoredItem]) -> list[ItemGroup]:
-    """Consecutive items of one type, in the order the service lists them."""
-    groups: list[ItemGroup] = []
-    for item in items:
-        if not groups or groups[-1].compliance_type != item.compliance_type:
-            groups.append(ItemGroup(item.compliance_type, []))
-        groups[-1].items.append(item)
-    return groups
-
-
-def _item_position(resource_id: str, position: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    return None if position is None else (resource_id, *position)
-
-
-def _tenant_key(tenant: Tenant) -> tuple[str, str]:
-    return tenant.account_id, tenant.region
-
-
-def _query_string(query: Mapping[str, str]) -> str:
-    kept = {k: v for k, v in query.items() if v}
-    return "?" + urlencode(kept) if kept else ""
-
-
-def _linker(root: str) -> Callable[..., str]:
-    def url(path: str, **query: str) -> str:
-        return root + path + _query_string(query)
-
-    return url
-
-
-def _node_linker(root: str) -> Callable[..., str]:
-    def node_url(resource_id: str, **query: str) -> str:
-        return root + "/resources/" + quote(resource_id, safe="") + _query_string(query)
-
-    return node_url
-
-
-async def _form(request: Request) -> dict[str, str]:
-    # Only urlencoded forms are posted here; parsing them needs no multipart library.
-    body = await request.body()
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-
-
-def _same_token(request: Request, form: Mapping[str, str]) -> bool:
-    expected = request.session.get("csrf")
-    given = form.get("csrf", "")
-    return isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode())
+def _root(request: Request) -> str:
+    """Where the dashboard is mounted, as the request reached it."""
+    return str(request.scope.get("root_path", ""))
