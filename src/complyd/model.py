@@ -54,6 +54,7 @@ _SEVERITY_RANK = {
     Severity.CRITICAL: 5,
 }
 SEVERITIES_BY_RANK: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank))
+_SEVERITY_INDEX = {s: i for i, s in enumerate(Severity)}
 
 
 class Status(enum.Enum):
@@ -128,7 +129,7 @@ class SeverityCounts:
         return cls((c[0], c[1], c[2], c[3], c[4], c[5]))
 
     def get(self, severity: Severity) -> int:
-        return self.counts[list(Severity).index(severity)]
+        return self.counts[_SEVERITY_INDEX[severity]]
 
     @property
     def total(self) -> int:

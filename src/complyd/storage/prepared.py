@@ -16,18 +16,22 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Params = Callable[[Mapping[str, Any]], Sequence[Any] | Mapping[str, Any]]
 
 
-def _named(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    return values
-
-
-def _positional(order: tuple[str, ...]) -> Params:
-    def params(values: Mapping[str, Any]) -> Sequence[Any]:
-        return tuple(values[n] for n in order)
+def _named(defaults: Mapping[str, Any]) -> Params:
+    def params(values: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {**defaults, **values} if defaults else values
 
     return params
 
 
+def _positional(order: tuple[str, ...], defaults: Mapping[str, Any]) -> Params:
+    if not defaults:
+        return lambda values: tuple(values[n] for n in order)
+    return lambda values: tuple(values[n] if n in values else defaults[n] for n in order)
+
+
 class Prepared:
+    """One statement; its SQL is compiled on first use for each dialect."""
+
     def __init__(self, statement: sa.ClauseElement) -> None:
         self._statement = statement
         self._compiled: dict[str, tuple[str, Params]] = {}
@@ -37,9 +41,11 @@ class Prepared:
         if found is None:
             compiled = cast(SQLCompiler, self._statement.compile(dialect=dialect))
             names = compiled.positiontup
-            params: Params = _named
+            # Values fixed in the statement itself (constants, JSON paths) travel as binds too.
+            defaults = {k: v for k, v in compiled.params.items() if v is not None}
+            params = _named(defaults)
             if compiled.positional and names is not None:
-                params = _positional(tuple(names))
+                params = _positional(tuple(names), defaults)
             found = self._compiled[dialect.name] = (str(compiled), params)
         return found
 

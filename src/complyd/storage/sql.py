@@ -31,7 +31,8 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
-from complyd.storage.conditions import conditions_sql, severity_rank
+from complyd.storage.base import WriteTransaction
+from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import (
@@ -48,14 +49,25 @@ ITEMS, SUMMARIES = compliance_items, resource_summaries
 TOKEN_KEY = "token_key"
 
 
-def _tenant(table: sa.Table, tenant: Tenant) -> list[sa.ColumnElement[bool]]:
-    return [table.c.account_id == tenant.account_id, table.c.region == tenant.region]
+def _tenant(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [
+        table.c.account_id == sa.bindparam("account_id"),
+        table.c.region == sa.bindparam("region"),
+    ]
 
 
-def _after(columns: Sequence[sa.ColumnElement[Any]], after: tuple[str, ...] | None) -> list[Any]:
+def _after(
+    columns: Sequence[sa.ColumnElement[Any]], after: tuple[str, ...] | None, bind: Binds
+) -> list[sa.ColumnElement[bool]]:
     if after is None:
         return []
-    return [sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after))]
+    return [sa.tuple_(*columns) > sa.tuple_(*(bind(v) for v in after))]
+
+
+def _page_query(
+    table: sa.Table, where: Sequence[Any], order: Sequence[sa.ColumnElement[Any]]
+) -> sa.Select[Any]:
+    return sa.select(table).where(*where).order_by(*order).limit(sa.bindparam("limit"))
 
 
 def _execution(row: Any) -> ExecutionSummary:
@@ -68,7 +80,8 @@ def _item_from_row(row: Any) -> StoredItem:
         status=Status(row.status),
         id=row.item_id,
         title=row.title,
-        details=row.details,
+        # The driver hands back JSON text (SQLite) or already-parsed JSON (PostgreSQL).
+        details=orjson.loads(row.details) if isinstance(row.details, str) else row.details,
     )
     return StoredItem(
         resource_id=row.resource_id,
@@ -166,6 +179,7 @@ _TENANT_RESOURCE = (
     SUMMARIES.c.resource_id == sa.bindparam("resource_id"),
 )
 SummaryRow = namedtuple("SummaryRow", SUMMARIES.c.keys())  # type: ignore[misc]
+ItemRow = namedtuple("ItemRow", ITEMS.c.keys())  # type: ignore[misc]
 _RESOURCE_ROWS = Prepared(sa.select(SUMMARIES).where(*_TENANT_RESOURCE))
 _DELETE_ITEMS = Prepared(
     sa.delete(ITEMS).where(
@@ -179,6 +193,16 @@ _DELETE_SUMMARY = Prepared(
     sa.delete(SUMMARIES).where(
         *_TENANT_RESOURCE, SUMMARIES.c.compliance_type == sa.bindparam("compliance_type")
     )
+)
+_ITEMS_OF_TYPE = Prepared(
+    sa.select(ITEMS)
+    .where(
+        ITEMS.c.account_id == sa.bindparam("account_id"),
+        ITEMS.c.region == sa.bindparam("region"),
+        ITEMS.c.resource_id == sa.bindparam("resource_id"),
+        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
+    )
+    .order_by(ITEMS.c.item_key)
 )
 _INSERT_ITEM = Prepared(sa.insert(ITEMS))
 _INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
@@ -212,16 +236,14 @@ class SqlWriteTransaction:
     def items_of_type(
         self, tenant: Tenant, resource_id: str, compliance_type: str
     ) -> list[StoredItem]:
-        query = (
-            sa.select(ITEMS)
-            .where(
-                *_tenant(ITEMS, tenant),
-                ITEMS.c.resource_id == resource_id,
-                ITEMS.c.compliance_type == compliance_type,
-            )
-            .order_by(ITEMS.c.item_key)
-        )
-        return [_item_from_row(r) for r in self._conn.execute(query)]
+        key = {
+            "account_id": tenant.account_id,
+            "region": tenant.region,
+            "resource_id": resource_id,
+            "compliance_type": compliance_type,
+        }
+        rows = _ITEMS_OF_TYPE.execute(self._conn, self._cursor, key).fetchall()
+        return [_item_from_row(ItemRow(*r)) for r in rows]
 
     def replace_type(
         self,
@@ -259,6 +281,7 @@ class SqlStore:
         self._token_key: bytes | None = None
         self._committer: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._queries: dict[tuple[Any, ...], Prepared] = {}
         if self.engine.dialect.name == "sqlite":
             self._committer = GroupCommitter(self._write_connection)
         else:
@@ -267,13 +290,13 @@ class SqlStore:
     def _write_connection(self) -> sa.Connection:
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})
 
-    def submit_write(self, job: Callable[[SqlWriteTransaction], T]) -> Future[T]:
+    def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         if self._committer is not None:
             return self._committer.submit(lambda conn: job(SqlWriteTransaction(conn)))
         assert self._executor is not None
         return self._executor.submit(self._write_now, job)
 
-    def _write_now(self, job: Callable[[SqlWriteTransaction], T]) -> T:
+    def _write_now(self, job: Callable[[WriteTransaction], T]) -> T:
         with self._write_connection() as conn, conn.begin():
             return job(SqlWriteTransaction(conn))
 
@@ -281,6 +304,21 @@ class SqlStore:
     def _read(self) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def _query(self, shape: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> Prepared:
+        """The compiled form of a query of this shape, built on first use."""
+        prepared = self._queries.get(shape)
+        if prepared is None:
+            if len(self._queries) > 4096:
+                self._queries.clear()
+            prepared = self._queries[shape] = Prepared(build())
+        return prepared
+
+    def _fetch(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        with self._read() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            rows: list[Any] = prepared.execute(conn, cursor, values).fetchall()
+            return rows
 
     def list_items(
         self,
@@ -290,13 +328,18 @@ class SqlStore:
         after: tuple[str, ...] | None,
         limit: int,
     ) -> Page[StoredItem]:
+        bind = Binds(account_id=tenant.account_id, region=tenant.region, limit=limit + 1)
         order = (ITEMS.c.resource_id, ITEMS.c.compliance_type, ITEMS.c.item_key)
-        where = [*_tenant(ITEMS, tenant), *conditions_sql(ITEMS, conditions), *_after(order, after)]
+        where = [
+            *_tenant(ITEMS),
+            *conditions_sql(ITEMS, conditions, bind),
+            *_after(order, after, bind),
+        ]
         if resource_id is not None:
-            where.append(ITEMS.c.resource_id == resource_id)
-        query = sa.select(ITEMS).where(*where).order_by(*order).limit(limit + 1)
-        with self._read() as conn:
-            rows = conn.execute(query).all()
+            where.append(ITEMS.c.resource_id == bind(resource_id))
+        shape = ("items", resource_id is None, after is None, shape_of(conditions))
+        query = self._query(shape, lambda: _page_query(ITEMS, where, order))
+        rows = [ItemRow(*r) for r in self._fetch(query, bind.values)]
         page, last = _page(rows, limit, lambda r: (r.resource_id, r.compliance_type, r.item_key))
         return Page([_item_from_row(r) for r in page], last)
 
@@ -307,15 +350,16 @@ class SqlStore:
         after: tuple[str, ...] | None,
         limit: int,
     ) -> Page[ResourceSummary]:
+        bind = Binds(account_id=tenant.account_id, region=tenant.region, limit=limit + 1)
         order = (SUMMARIES.c.resource_id, SUMMARIES.c.compliance_type)
         where = [
-            *_tenant(SUMMARIES, tenant),
-            *conditions_sql(SUMMARIES, conditions),
-            *_after(order, after),
+            *_tenant(SUMMARIES),
+            *conditions_sql(SUMMARIES, conditions, bind),
+            *_after(order, after, bind),
         ]
-        query = sa.select(SUMMARIES).where(*where).order_by(*order).limit(limit + 1)
-        with self._read() as conn:
-            rows = conn.execute(query).all()
+        shape = ("summaries", after is None, shape_of(conditions))
+        query = self._query(shape, lambda: _page_query(SUMMARIES, where, order))
+        rows = [SummaryRow(*r) for r in self._fetch(query, bind.values)]
         page, last = _page(rows, limit, lambda r: (r.resource_id, r.compliance_type))
         return Page([_summary_from_row(r) for r in page], last)
 
@@ -326,72 +370,81 @@ class SqlStore:
         after: str | None,
         limit: int,
     ) -> Page[TypeSummary]:
-        ctype = SUMMARIES.c.compliance_type
-        where = [*_tenant(SUMMARIES, tenant), *conditions_sql(SUMMARIES, conditions)]
-        if after is not None:
-            where.append(ctype > after)
-        types_query = (
-            sa.select(ctype).where(*where).group_by(ctype).order_by(ctype).limit(limit + 1)
+        ctype, status, severity = (
+            SUMMARIES.c.compliance_type,
+            SUMMARIES.c.status,
+            SUMMARIES.c.overall_severity,
         )
-        with self._read() as conn:
-            found = [r[0] for r in conn.execute(types_query)]
-            types, last = _page(found, limit, lambda t: (t,))
-            counts: dict[str, dict[tuple[str, str], int]] = {t: {} for t in types}
-            if types:
-                status, severity = SUMMARIES.c.status, SUMMARIES.c.overall_severity
-                count_query = (
-                    sa.select(ctype, status, severity, sa.func.count())
-                    .where(*where, ctype.in_(types))
-                    .group_by(ctype, status, severity)
-                )
-                for t, st, sev, n in conn.execute(count_query):
-                    counts[t][(st, sev)] = n
-        rows = [TypeSummary(t, *_halves(counts[t])) for t in types]
-        return Page(rows, last)
+        bind = Binds(account_id=tenant.account_id, region=tenant.region, limit=limit + 1)
+        where = [*_tenant(SUMMARIES), *conditions_sql(SUMMARIES, conditions, bind)]
+        if after is not None:
+            where.append(ctype > bind(after))
+        shape = ("types", after is None, shape_of(conditions))
+
+        def build() -> sa.Select[Any]:
+            # The page's types first (keyset, LIMIT), then their counts in one pass.
+            types = (
+                sa.select(ctype)
+                .where(*where)
+                .group_by(ctype)
+                .order_by(ctype)
+                .limit(sa.bindparam("limit"))
+                .subquery()
+            )
+            return (
+                sa.select(ctype, status, severity, sa.func.count())
+                .where(*where, ctype.in_(sa.select(types.c.compliance_type)))
+                .group_by(ctype, status, severity)
+                .order_by(ctype)
+            )
+
+        counts: dict[str, dict[tuple[str, str], int]] = {}
+        for t, st, sev, n in self._fetch(self._query(shape, build), bind.values):
+            counts.setdefault(t, {})[(st, sev)] = n
+        types, last = _page(list(counts), limit, lambda t: (t,))
+        return Page([TypeSummary(t, *_halves(counts[t])) for t in types], last)
 
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
-        non_compliant = SUMMARIES.c.status == Status.NON_COMPLIANT.value
-        rank = severity_rank(SUMMARIES.c.overall_severity)
-        per_resource = (
-            sa.select(
-                sa.func.max(sa.case((non_compliant, 1), else_=0)).label("nc"),
-                sa.func.max(sa.case((non_compliant, rank))).label("nc_rank"),
-                sa.func.max(rank).label("any_rank"),
+        bind = Binds(account_id=tenant.account_id, region=tenant.region)
+        where = [*_tenant(SUMMARIES), *conditions_sql(SUMMARIES, conditions, bind)]
+
+        def build() -> sa.Select[Any]:
+            non_compliant = SUMMARIES.c.status == Status.NON_COMPLIANT.value
+            rank = severity_rank(SUMMARIES.c.overall_severity)
+            per_resource = (
+                sa.select(
+                    sa.func.max(sa.case((non_compliant, 1), else_=0)).label("nc"),
+                    sa.func.max(sa.case((non_compliant, rank))).label("nc_rank"),
+                    sa.func.max(rank).label("any_rank"),
+                )
+                .where(*where)
+                .group_by(SUMMARIES.c.resource_id)
+                .subquery()
             )
-            .where(*_tenant(SUMMARIES, tenant), *conditions_sql(SUMMARIES, conditions))
-            .group_by(SUMMARIES.c.resource_id)
-            .subquery()
-        )
-        sev_rank = sa.case(
-            (per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank
-        )
-        query = sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(
-            per_resource.c.nc, sev_rank
-        )
+            sev_rank = sa.case(
+                (per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank
+            )
+            return sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(
+                per_resource.c.nc, sev_rank
+            )
+
         by_rank = {s.rank: s.value for s in Severity}
         counts: dict[tuple[str, str], int] = {}
-        with self._read() as conn:
-            for nc, r, n in conn.execute(query):
-                status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
-                counts[(status.value, by_rank[r])] = n
+        for nc, r, n in self._fetch(
+            self._query(("fleet", shape_of(conditions)), build), bind.values
+        ):
+            status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
+            counts[(status.value, by_rank[r])] = n
         return TypeSummary(FLEET_TOTAL, *_halves(counts))
 
     def tenants(self) -> list[Tenant]:
-        # SELECT DISTINCT would read every summary row. Seeking along the index to the next
-        # region of the same account, else to the next account, costs two probes per tenant.
-        # (A row-value `(account_id, region) > (a, r)` seek is not used: SQLite scans with it.)
-        account, region = SUMMARIES.c.account_id, SUMMARIES.c.region
-        first = sa.select(account, region).order_by(account, region).limit(1)
-        found: list[Tenant] = []
+        query = (
+            sa.select(SUMMARIES.c.account_id, SUMMARIES.c.region)
+            .distinct()
+            .order_by(SUMMARIES.c.account_id, SUMMARIES.c.region)
+        )
         with self._read() as conn:
-            row = conn.execute(first).first()
-            while row is not None:
-                found.append(Tenant(row[0], row[1]))
-                same_account = first.where(account == row[0], region > row[1])
-                row = conn.execute(same_account).first()
-                if row is None:
-                    row = conn.execute(first.where(account > found[-1].account_id)).first()
-        return found
+            return [Tenant(a, r) for a, r in conn.execute(query)]
 
     def token_key(self) -> bytes:
         if self._token_key is None:

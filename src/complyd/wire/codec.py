@@ -146,8 +146,12 @@ def encode_item(item: StoredItem, resource_type: str) -> dict[str, Any]:
     return out
 
 
+# SeveritySummary member names, in Severity order (the order of SeverityCounts.counts).
+COUNT_NAMES = tuple(s.count_name for s in Severity)
+
+
 def encode_severity_counts(counts: SeverityCounts) -> dict[str, int]:
-    return {s.count_name: counts.get(s) for s in Severity}
+    return dict(zip(COUNT_NAMES, counts.counts, strict=True))
 
 
 def encode_halves(compliant: SeverityCounts, non_compliant: SeverityCounts) -> dict[str, Any]:
