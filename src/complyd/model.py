@@ -153,6 +153,20 @@ class ResourceSummary:
     total_size: int
 
 
+Rollup = tuple[Status, Severity]
+
+
+@dataclass(frozen=True, slots=True)
+class CountChange:
+    """How one put moves the fleet counters: the (status, overall severity) of the
+    (resource, type) row and of the resource as a whole, before and after (None: absent)."""
+
+    type_before: Rollup | None
+    type_after: Rollup | None
+    resource_before: Rollup | None
+    resource_after: Rollup | None
+
+
 @dataclass(frozen=True, slots=True)
 class TypeSummary:
     """One ListComplianceSummaries row: resources counted per compliance type."""

@@ -38,7 +38,7 @@ from complyd.model import (
     UploadType,
 )
 from complyd.storage.base import Store, WriteTransaction
-from complyd.summaries import resource_summary
+from complyd.summaries import count_change, resource_summary
 
 # AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
 MANAGED_NODE_ID = re.compile(r"(i-(\w{8}|\w{17})|mi-\w{17})", re.ASCII)
@@ -159,7 +159,9 @@ class ComplianceService:
                 request.item_content_hash,
                 type_size,
             )
-        tx.replace_type(tenant, rid, ctype, summary, items)
+        tx.replace_type(
+            tenant, rid, ctype, summary, items, count_change(rows, ctype, current, summary)
+        )
         return PutOutcome(True)
 
     # -- List operations ------------------------------------------------------------------

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from complyd.model import (
     FLEET_TOTAL,
+    CountChange,
     ExecutionSummary,
     ItemEntry,
     ResourceSummary,
+    Rollup,
     Severity,
     SeverityCounts,
     Status,
@@ -98,6 +100,32 @@ def type_summary(compliance_type: str, rows: Iterable[tuple[Status, Severity]]) 
     )
 
 
+def resource_rollup(rows: Sequence[ResourceSummary]) -> Rollup | None:
+    """A resource over all its rows: non-compliant if any row is; the highest severity among
+    its non-compliant rows, or among all rows when compliant. None without rows."""
+    if not rows:
+        return None
+    nc = [r.overall_severity for r in rows if r.status is Status.NON_COMPLIANT]
+    status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
+    return status, overall(status, [r.overall_severity for r in rows], nc)
+
+
+def count_change(
+    rows: Sequence[ResourceSummary],
+    compliance_type: str,
+    before: ResourceSummary | None,
+    after: ResourceSummary | None,
+) -> CountChange:
+    """The counter moves of replacing the type's row `before` by `after` among `rows`."""
+    remaining = [r for r in rows if r.compliance_type != compliance_type]
+    return CountChange(
+        type_before=(before.status, before.overall_severity) if before else None,
+        type_after=(after.status, after.overall_severity) if after else None,
+        resource_before=resource_rollup(rows),
+        resource_after=resource_rollup(remaining + ([after] if after else [])),
+    )
+
+
 def fleet_summaries(rows: Iterable[ResourceSummary]) -> list[TypeSummary]:
     """The whole ListComplianceSummaries answer for a set of resource rows: FleetTotal first."""
     by_type: dict[str, list[tuple[Status, Severity]]] = {}
@@ -107,9 +135,9 @@ def fleet_summaries(rows: Iterable[ResourceSummary]) -> list[TypeSummary]:
         by_resource.setdefault(row.resource_id, []).append(row)
     fleet = []
     for resource_rows in by_resource.values():
-        nc = [r.overall_severity for r in resource_rows if r.status is Status.NON_COMPLIANT]
-        status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
-        fleet.append((status, overall(status, [r.overall_severity for r in resource_rows], nc)))
+        rollup = resource_rollup(resource_rows)
+        assert rollup is not None
+        fleet.append(rollup)
     out = [type_summary(FLEET_TOTAL, fleet)]
     out.extend(type_summary(name, by_type[name]) for name in sorted(by_type))
     return out

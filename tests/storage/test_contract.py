@@ -311,3 +311,35 @@ def test_a_failed_put_writes_nothing(store: SqlStore) -> None:
     assert [i.entry.id for i in items] == ["a"]
     [row] = store.list_resource_summaries(tenant, [], None, 50).rows
     assert row.execution.execution_time_ms == 1 and row.status is Status.COMPLIANT
+
+
+def test_counter_backfill_matches_live_counting(store: SqlStore) -> None:
+    """Migration 0002 counts existing rows exactly as puts keep the counters."""
+    from alembic import command
+
+    from complyd.storage.engine import _alembic_config
+
+    tenant = next(tenants)
+    service = ComplianceService(store, Settings())
+    for n, (ctype, status, severity) in enumerate(
+        itertools.product(TYPES, list(Status), [Severity.LOW, Severity.CRITICAL])
+    ):
+        items = [ItemEntry(severity, status, id="a"), ItemEntry(Severity.MEDIUM, Status.COMPLIANT)]
+        service.put_compliance_items(
+            tenant,
+            PutRequest(
+                RESOURCES[n % len(RESOURCES)],
+                "ManagedInstance",
+                ctype,
+                ExecutionSummary(n),
+                items,
+                10,
+            ),
+        )
+    live = service.list_compliance_summaries(tenant, [], None, 50).rows
+    assert live[0].compliance_type == "FleetTotal" and live[0].non_compliant.total > 0
+    with store.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0001")
+    with store.engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    assert service.list_compliance_summaries(tenant, [], None, 50).rows == live

@@ -10,7 +10,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
 
-from complyd.model import Condition, Page, ResourceSummary, StoredItem, Tenant, TypeSummary
+from complyd.model import (
+    Condition,
+    CountChange,
+    Page,
+    ResourceSummary,
+    StoredItem,
+    Tenant,
+    TypeSummary,
+)
 
 T = TypeVar("T")
 
@@ -32,8 +40,10 @@ class WriteTransaction(Protocol):
         compliance_type: str,
         summary: ResourceSummary | None,
         items: Sequence[StoredItem],
+        counts: CountChange,
     ) -> None:
-        """Make the type's items exactly `items` and its summary `summary` (None removes both)."""
+        """Make the type's items exactly `items` and its summary `summary` (None removes both),
+        and move the fleet counters by `counts`."""
 
 
 class Store(Protocol):

@@ -65,6 +65,21 @@ resource_summaries = sa.Table(
     ),
 )
 
+# Resources per (type, status, overall severity), kept current by every put, so unfiltered
+# fleet summaries read a handful of rows however large the fleet. FLEET_KEY holds the rollup
+# of each resource over all its types (the FleetTotal row).
+FLEET_KEY = ""
+compliance_counts = sa.Table(
+    "compliance_counts",
+    metadata,
+    sa.Column("account_id", Key, primary_key=True),
+    sa.Column("region", Key, primary_key=True),
+    sa.Column("compliance_type", Key, primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("severity", sa.String(16), primary_key=True),
+    sa.Column("resources", sa.BigInteger, nullable=False),
+)
+
 server_state = sa.Table(
     "server_state",
     metadata,

@@ -20,10 +20,12 @@ import sqlalchemy as sa
 from complyd.model import (
     FLEET_TOTAL,
     Condition,
+    CountChange,
     ExecutionSummary,
     ItemEntry,
     Page,
     ResourceSummary,
+    Rollup,
     Severity,
     SeverityCounts,
     Status,
@@ -37,7 +39,9 @@ from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import (
     COMPLIANT_COLUMNS,
+    FLEET_KEY,
     NON_COMPLIANT_COLUMNS,
+    compliance_counts,
     compliance_items,
     resource_summaries,
     server_state,
@@ -45,7 +49,7 @@ from complyd.storage.schema import (
 from complyd.storage.writer import GroupCommitter
 
 T = TypeVar("T")
-ITEMS, SUMMARIES = compliance_items, resource_summaries
+ITEMS, SUMMARIES, COUNTS = compliance_items, resource_summaries, compliance_counts
 TOKEN_KEY = "token_key"
 
 
@@ -206,6 +210,24 @@ _ITEMS_OF_TYPE = Prepared(
 )
 _INSERT_ITEM = Prepared(sa.insert(ITEMS))
 _INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
+_COUNT = Prepared(
+    sa.text(
+        "INSERT INTO compliance_counts (account_id, region, compliance_type, status, severity, "
+        "resources) VALUES (:account_id, :region, :compliance_type, :status, :severity, :delta) "
+        "ON CONFLICT (account_id, region, compliance_type, status, severity) "
+        "DO UPDATE SET resources = compliance_counts.resources + excluded.resources"
+    )
+)
+_FLEET_COUNTS = Prepared(
+    sa.select(COUNTS.c.status, COUNTS.c.severity, COUNTS.c.resources).where(
+        *(
+            COUNTS.c.account_id == sa.bindparam("account_id"),
+            COUNTS.c.region == sa.bindparam("region"),
+            COUNTS.c.compliance_type == FLEET_KEY,
+            COUNTS.c.resources > 0,
+        )
+    )
+)
 _LOCK = Prepared(
     sa.select(
         sa.func.pg_advisory_xact_lock(
@@ -252,6 +274,7 @@ class SqlWriteTransaction:
         compliance_type: str,
         summary: ResourceSummary | None,
         items: Sequence[StoredItem],
+        counts: CountChange,
     ) -> None:
         key = {
             "account_id": tenant.account_id,
@@ -268,6 +291,26 @@ class SqlWriteTransaction:
             _INSERT_ITEM.execute_many(self._conn, self._cursor, rows)
         if summary is not None:
             _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
+        self._move(tenant, compliance_type, counts.type_before, counts.type_after)
+        self._move(tenant, FLEET_KEY, counts.resource_before, counts.resource_after)
+
+    def _move(self, tenant: Tenant, key: str, before: Rollup | None, after: Rollup | None) -> None:
+        if before == after:
+            return  # the common re-report of an unchanged state writes no counter
+        for rollup, delta in ((before, -1), (after, 1)):
+            if rollup is not None:
+                _COUNT.execute(
+                    self._conn,
+                    self._cursor,
+                    {
+                        "account_id": tenant.account_id,
+                        "region": tenant.region,
+                        "compliance_type": key,
+                        "status": rollup[0].value,
+                        "severity": rollup[1].value,
+                        "delta": delta,
+                    },
+                )
 
 
 class SqlStore:
@@ -370,16 +413,29 @@ class SqlStore:
         after: str | None,
         limit: int,
     ) -> Page[TypeSummary]:
-        ctype, status, severity = (
-            SUMMARIES.c.compliance_type,
-            SUMMARIES.c.status,
-            SUMMARIES.c.overall_severity,
-        )
         bind = Binds(account_id=tenant.account_id, region=tenant.region, limit=limit + 1)
-        where = [*_tenant(SUMMARIES), *conditions_sql(SUMMARIES, conditions, bind)]
+        if conditions:
+            # Filters select resource rows, so count the selected rows.
+            table, ctype, status, severity = (
+                SUMMARIES,
+                SUMMARIES.c.compliance_type,
+                SUMMARIES.c.status,
+                SUMMARIES.c.overall_severity,
+            )
+            where = [*_tenant(SUMMARIES), *conditions_sql(SUMMARIES, conditions, bind)]
+            count: sa.ColumnElement[Any] = sa.func.count()
+        else:
+            table, ctype, status, severity = (
+                COUNTS,
+                COUNTS.c.compliance_type,
+                COUNTS.c.status,
+                COUNTS.c.severity,
+            )
+            where = [*_tenant(COUNTS), ctype != FLEET_KEY, COUNTS.c.resources > 0]
+            count = sa.func.sum(COUNTS.c.resources)
         if after is not None:
             where.append(ctype > bind(after))
-        shape = ("types", after is None, shape_of(conditions))
+        shape = ("types", table.name, after is None, shape_of(conditions))
 
         def build() -> sa.Select[Any]:
             # The page's types first (keyset, LIMIT), then their counts in one pass.
@@ -392,7 +448,7 @@ class SqlStore:
                 .subquery()
             )
             return (
-                sa.select(ctype, status, severity, sa.func.count())
+                sa.select(ctype, status, severity, count)
                 .where(*where, ctype.in_(sa.select(types.c.compliance_type)))
                 .group_by(ctype, status, severity)
                 .order_by(ctype)
@@ -405,6 +461,12 @@ class SqlStore:
         return Page([TypeSummary(t, *_halves(counts[t])) for t in types], last)
 
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
+        counts: dict[tuple[str, str], int] = {}
+        if not conditions:
+            values = {"account_id": tenant.account_id, "region": tenant.region}
+            for st, sev, n in self._fetch(_FLEET_COUNTS, values):
+                counts[(st, sev)] = n
+            return TypeSummary(FLEET_TOTAL, *_halves(counts))
         bind = Binds(account_id=tenant.account_id, region=tenant.region)
         where = [*_tenant(SUMMARIES), *conditions_sql(SUMMARIES, conditions, bind)]
 
@@ -429,7 +491,6 @@ class SqlStore:
             )
 
         by_rank = {s.rank: s.value for s in Severity}
-        counts: dict[tuple[str, str], int] = {}
         for nc, r, n in self._fetch(
             self._query(("fleet", shape_of(conditions)), build), bind.values
         ):
