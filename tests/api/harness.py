@@ -1,0 +1,269 @@
+"""The test harness: real complyd processes, tenants, boto3 clients and raw HTTP calls.
+
+Owns how the suite talks to a server from the outside. It knows nothing about complyd's
+internals: a server is `python -m complyd serve ...` plus `GET /healthz`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src"
+HEALTH_TIMEOUT_S = 20.0
+DEFAULT_REGION = "us-east-1"
+JSON11 = "application/x-amz-json-1.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env() -> dict[str, str]:
+    """The environment for child processes: the repo's src first, so an uninstalled
+    checkout runs too, and no COMPLYD_* settings leaking in from the caller's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@dataclass
+class Server:
+    """One complyd process; `restart()` keeps the same --db and options."""
+
+    db: Path
+    options: tuple[str, ...]
+    log_dir: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "complyd",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            *self.options,
+        ]
+
+    def start(self) -> None:
+        # A port picked by free_port() can be taken by another process before the server
+        # binds it; only that case is retried.
+        for _attempt in range(3):
+            failure = self._start_once()
+            if failure is None:
+                return
+            if "address already in use" not in failure.lower():
+                break
+        pytest.fail(
+            f"complyd did not become healthy: {' '.join(self.command())}\n--- stderr ---\n{failure}"
+        )
+
+    def _start_once(self) -> str | None:
+        """Starts the process and waits for /healthz; returns its stderr tail on failure."""
+        self.port = free_port()
+        self.starts += 1
+        stderr_path = self.log_dir / f"server-{self.starts}.stderr"
+        with open(stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=server_env(),
+                cwd=self.log_dir,
+            )
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return None
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        return stderr_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        self.stop(sig)
+        self.start()
+
+
+def launch(directory: Path, options: tuple[str, ...] = ()) -> Server:
+    directory.mkdir(parents=True, exist_ok=True)
+    srv = Server(db=directory / "complyd.db", options=options, log_dir=directory)
+    srv.start()
+    return srv
+
+
+# --- tenants and clients ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tenant:
+    account: str
+    region: str = DEFAULT_REGION
+
+
+_accounts = itertools.count(100_000_000_001)
+_ids = itertools.count(1)
+
+
+def new_account() -> str:
+    return f"{next(_accounts):012d}"
+
+
+def new_tenant(region: str = DEFAULT_REGION) -> Tenant:
+    return Tenant(new_account(), region)
+
+
+def new_instance_id() -> str:
+    """A unique id matching ^i-\\w{17}$, increasing in creation order."""
+    return f"i-{next(_ids):017x}"
+
+
+def make_client(
+    server: Server, tenant: Tenant, *, validate: bool = True, access_key: str | None = None
+) -> Any:
+    return boto3.client(
+        "ssm",
+        endpoint_url=server.url,
+        region_name=tenant.region,
+        aws_access_key_id=access_key or tenant.account,
+        aws_secret_access_key="x",
+        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
+    )
+
+
+# --- raw HTTP ---------------------------------------------------------------------------
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+    body: Any = field(default=None)
+
+    @property
+    def error_type(self) -> str:
+        return str(self.body.get("__type", "")) if isinstance(self.body, dict) else ""
+
+    @property
+    def message(self) -> str:
+        if not isinstance(self.body, dict):
+            return ""
+        return str(self.body.get("message", self.body.get("Message", "")))
+
+
+def authorization(access_key: str, region: str) -> str:
+    return (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/20260101/{region}/ssm/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+
+
+def raw_request(
+    url: str,
+    target: str | None,
+    body: bytes | str | dict[str, Any] | None,
+    *,
+    access_key: str = "AKIDEXAMPLE",
+    region: str = DEFAULT_REGION,
+    content_type: str = JSON11,
+    auth: bool = True,
+    method: str = "POST",
+    path: str = "/",
+) -> RawResponse:
+    if isinstance(body, dict):
+        data: bytes | None = json.dumps(body).encode()
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = body
+    headers = {"Content-Type": content_type, "X-Amz-Date": "20260101T000000Z"}
+    if target is not None:
+        headers["X-Amz-Target"] = target
+    if auth:
+        headers["Authorization"] = authorization(access_key, region)
+    req = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, hdrs, raw = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        status, hdrs, raw = err.code, err.headers, err.read()
+    parsed: Any = None
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return RawResponse(status, {k.lower(): v for k, v in hdrs.items()}, raw, parsed)
+
+
+@dataclass
+class Api:
+    """Raw AWS JSON 1.1 calls as one tenant: `api.call("ListComplianceItems", {...})`."""
+
+    server: Server
+    tenant: Tenant
+
+    def call(self, operation: str, body: dict[str, Any] | bytes | str | None) -> RawResponse:
+        return raw_request(
+            self.server.url,
+            f"AmazonSSM.{operation}",
+            body,
+            access_key=self.tenant.account,
+            region=self.tenant.region,
+        )
+
+    def ok(self, operation: str, body: dict[str, Any]) -> Any:
+        resp = self.call(operation, body)
+        assert resp.status == 200, (resp.status, resp.raw)
+        return resp.body
+
+    def error(self, operation: str, body: dict[str, Any] | bytes | str | None) -> RawResponse:
+        resp = self.call(operation, body)
+        assert resp.status == 400, (resp.status, resp.raw)
+        return resp
