@@ -105,3 +105,19 @@ def test_token_bucket() -> None:
     assert limiter.allow("k") and not limiter.allow("k")
     now[0] = 100.0  # refills up to the burst, not beyond
     assert [limiter.allow("k") for _ in range(4)] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-11-23T12:00:00Z", "20261123T120000", "20261323T120000Z", "2026112xT120000Z"]
+)
+def test_malformed_amz_dates_are_incomplete_signatures(value: str) -> None:
+    from complyd.wire.sigv4 import request_time
+
+    with pytest.raises(IncompleteSignatureException, match="X-Amz-Date"):
+        request_time({"x-amz-date": value})
+
+
+def test_amz_date_parses_to_utc() -> None:
+    from complyd.wire.sigv4 import request_time
+
+    assert request_time({"x-amz-date": "20261123T120000Z"}) == NOW

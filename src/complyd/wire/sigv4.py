@@ -104,7 +104,13 @@ def request_time(headers: Mapping[str, str]) -> datetime:
     amz = headers.get("x-amz-date")
     if amz:
         try:
-            return datetime.strptime(amz, _AMZ_DATE).replace(tzinfo=UTC)
+            # Fixed-width YYYYMMDDTHHMMSSZ; slicing is many times cheaper than strptime.
+            if len(amz) != 16 or amz[8] != "T" or amz[15] != "Z":
+                raise ValueError(amz)
+            return datetime(
+                int(amz[0:4]), int(amz[4:6]), int(amz[6:8]),
+                int(amz[9:11]), int(amz[11:13]), int(amz[13:15]), tzinfo=UTC,
+            )  # fmt: skip
         except ValueError:
             raise IncompleteSignatureException(
                 f"X-Amz-Date '{amz[:40]}' is not in the form YYYYMMDDTHHMMSSZ."
