@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("execution_type", sa.Text, nullable=True),
         sa.Column("size", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint(*TENANT_KEY, "item_key"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "resource_summaries",
@@ -50,6 +51,7 @@ def upgrade() -> None:
         sa.Column("patch_group", sa.Text, nullable=True),
         sa.Column("total_size", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint(*TENANT_KEY),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_resource_summaries_type",

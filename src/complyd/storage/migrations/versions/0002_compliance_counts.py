@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("resources", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("account_id", "region", "compliance_type", "status", "severity"),
+        sqlite_with_rowid=False,
     )
     # Count what the store already holds.
     op.execute(
