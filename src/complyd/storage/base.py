@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from complyd.model import (
@@ -15,12 +16,26 @@ from complyd.model import (
     CountChange,
     Page,
     ResourceSummary,
+    Severity,
+    Status,
     StoredItem,
     Tenant,
     TypeSummary,
 )
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceCount:
+    """One fleet counter: resources of a tenant with this (type, status, overall severity);
+    compliance_type FleetTotal counts each resource once over all its types."""
+
+    tenant: Tenant
+    compliance_type: str
+    status: Status
+    severity: Severity
+    resources: int
 
 
 class WriteTransaction(Protocol):
@@ -80,6 +95,9 @@ class Store(Protocol):
 
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
         """Resources counted once over all their selected rows (compliance_type 'FleetTotal')."""
+
+    def counts(self) -> list[ComplianceCount]:
+        """Every non-zero fleet counter of every tenant (a few rows per tenant and type)."""
 
     def tenants(self) -> list[Tenant]:
         """The (account, region) pairs that hold at least one summary row, in that order."""

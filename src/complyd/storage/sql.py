@@ -33,7 +33,7 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
-from complyd.storage.base import WriteTransaction
+from complyd.storage.base import ComplianceCount, WriteTransaction
 from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.prepared import Prepared
@@ -497,6 +497,20 @@ class SqlStore:
             status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
             counts[(status.value, by_rank[r])] = n
         return TypeSummary(FLEET_TOTAL, *_halves(counts))
+
+    def counts(self) -> list[ComplianceCount]:
+        query = sa.select(COUNTS).where(COUNTS.c.resources > 0).order_by(*COUNTS.primary_key)
+        with self._read() as conn:
+            return [
+                ComplianceCount(
+                    Tenant(r.account_id, r.region),
+                    r.compliance_type if r.compliance_type != FLEET_KEY else FLEET_TOTAL,
+                    Status(r.status),
+                    Severity(r.severity),
+                    r.resources,
+                )
+                for r in conn.execute(query)
+            ]
 
     def tenants(self) -> list[Tenant]:
         # SELECT DISTINCT would read every summary row, and the dashboard asks on every page.

@@ -32,6 +32,7 @@ from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
 from complyd.web.auth import Caller, authenticator_for
+from complyd.web.metrics import Metrics
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
 from complyd.wire import codec, json11
@@ -214,9 +215,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         yield
         store.close()
 
+    metrics = Metrics(store)
     routes = [
-        Route("/", dispatch, methods=["POST"]),
+        Route("/", metrics.instrument(dispatch), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Dashboard(api.service, store, authenticator).mount(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
