@@ -176,3 +176,27 @@ def test_an_account_without_data_says_so(keyed_server: Complyd, open_page: Opene
     ).click()
     expect(page.get_by_text("No resources match these filters.")).to_be_visible()
     assert accessibility_problems(page) == []
+
+
+def test_removing_a_key_ends_its_sessions(
+    tmp_path_factory: pytest.TempPathFactory, open_page: Opener
+) -> None:
+    directory = tmp_path_factory.mktemp("rotated")
+    credentials = directory / "credentials.toml"
+    credentials.write_text(CREDENTIALS)
+    server = Complyd(directory, ("--credentials", str(credentials))).start()
+    try:
+        put(server.ssm(*KEY_A), R1, "Patch", [item("KB1", "HIGH", "NON_COMPLIANT")])
+        page = open_page(server)
+        page.goto(server.url + "/ui/login")
+        sign_in(page, KEY_A)
+        expect(page).to_have_url(server.url + "/ui/")
+        # The operator removes key A and restarts; the same cookie (cookies ignore ports)
+        # must no longer open the dashboard.
+        server.stop()
+        credentials.write_text(CREDENTIALS.replace(KEY_A[0], "AKIAREPLACEMENT00009"))
+        server.start()
+        page.goto(server.url + "/ui/")
+        expect(page).to_have_url(server.url + "/ui/login")
+    finally:
+        server.stop()

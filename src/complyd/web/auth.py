@@ -37,6 +37,9 @@ class Authenticator(Protocol):
     def check_secret(self, access_key_id: str, secret_access_key: str) -> str | None:
         """The account of a key pair, or None when it is not a configured pair."""
 
+    def account_of(self, access_key_id: str) -> str | None:
+        """The account of a configured access key id, or None."""
+
 
 def open_mode_account(access_key_id: str) -> str:
     key = access_key_id
@@ -54,6 +57,9 @@ class OpenAuthenticator:
         return Caller(tenant, credential.access_key_id)
 
     def check_secret(self, access_key_id: str, secret_access_key: str) -> str | None:
+        return None
+
+    def account_of(self, access_key_id: str) -> str | None:
         return None
 
 
@@ -81,6 +87,10 @@ class KeyAuthenticator:
         expected = key.secret_access_key if key else "\x00" * max(16, len(secret_access_key))
         same = hmac.compare_digest(expected.encode(), secret_access_key.encode())
         return key.account_id if key is not None and same else None
+
+    def account_of(self, access_key_id: str) -> str | None:
+        key = self._keys.get(access_key_id)
+        return key.account_id if key is not None else None
 
 
 def authenticator_for(keys: Mapping[str, AccessKey]) -> Authenticator:

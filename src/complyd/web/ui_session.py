@@ -40,6 +40,8 @@ class KeyChecker(Protocol):
 
     def check_secret(self, access_key_id: str, secret_access_key: str) -> str | None: ...
 
+    def account_of(self, access_key_id: str) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
@@ -88,6 +90,10 @@ class Sessions:
         if self.keys.keys_configured:
             key = session.get("access_key_id")
             if session.get("mode") != "key" or tenant is None or not isinstance(key, str):
+                return None
+            # A key removed from the credentials file (or moved to another account) ends
+            # its sessions at once, not when the cookie expires.
+            if self.keys.account_of(key) != tenant.account_id:
                 return None
             return Viewer(tenant, key)
         if session.get("mode") == "open" and tenant is not None:
