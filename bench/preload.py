@@ -6,11 +6,18 @@ into the tables, which is far faster than a million signed requests.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import sqlalchemy as sa
 
 from complyd.model import ExecutionSummary, ItemEntry, Severity, Status, StoredItem, Tenant
 from complyd.service import entry_size, item_key_with_id
-from complyd.storage.schema import compliance_items, resource_summaries
+from complyd.storage.schema import (
+    FLEET_KEY,
+    compliance_counts,
+    compliance_items,
+    resource_summaries,
+)
 from complyd.storage.sql import SqlStore, item_row, summary_row
 from complyd.summaries import resource_summary
 
@@ -29,6 +36,7 @@ def preload(store: SqlStore, resources: int, items_per_resource: int, batch: int
     tenant = Tenant(ACCOUNT, REGION)
     execution = ExecutionSummary(1_700_000_000_000, "bench", "Command")
     written = 0
+    counts: Counter[tuple[str, str, str]] = Counter()
     for start in range(0, resources, batch):
         item_rows, summary_rows = [], []
         for n in range(start, min(start + batch, resources)):
@@ -63,8 +71,20 @@ def preload(store: SqlStore, resources: int, items_per_resource: int, batch: int
             )
             item_rows += [item_row(tenant, s) for s in stored]
             summary_rows.append(summary_row(tenant, summary))
+            # One type per resource: the resource's fleet rollup is that row's state.
+            for key in (ctype, FLEET_KEY):
+                counts[(key, summary.status.value, summary.overall_severity.value)] += 1
         with store.engine.begin() as conn:
             conn.execute(sa.insert(compliance_items), item_rows)
             conn.execute(sa.insert(resource_summaries), summary_rows)
         written += len(item_rows)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(compliance_counts),
+            [
+                {"account_id": ACCOUNT, "region": REGION, "compliance_type": t,
+                 "status": st, "severity": sev, "resources": n}
+                for (t, st, sev), n in counts.items()
+            ],
+        )  # fmt: skip
     return written
