@@ -9,15 +9,7 @@ does a console error (a Content-Security-Policy violation shows up as one).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.api.harness import Server
 from tests.conftest import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +34,6 @@ CHROMIUM_ARGS = [
 ]
 # A laptop screen.
 VIEWPORT = {"width": 1366, "height": 850}
-HEALTH_TIMEOUT_S = 20.0
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 # The open-mode data set: one account in two regions, and a second account.
@@ -57,55 +49,17 @@ def bulk_id(n: int) -> str:
     return f"i-0c{n:015d}"
 
 
-@dataclass
-class Complyd:
-    """One `complyd serve` process on a free loopback port."""
+class Complyd(Server):
+    """One `complyd serve` process on a free loopback port (the API suite's launcher), with its
+    database and logs in `directory`."""
 
-    directory: Path
-    options: tuple[str, ...] = ()
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, directory: Path, options: tuple[str, ...] = ()) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(db=directory / "complyd.db", options=options, log_dir=directory)
 
     def start(self) -> Complyd:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(REPO / "src"), env.get("PYTHONPATH")])
-        )
-        command = [
-            sys.executable, "-m", "complyd", "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), "--db", str(self.directory / "complyd.db"),
-            *self.options,
-        ]  # fmt: skip
-        log = self.directory / "server.stderr"
-        with open(log, "wb") as err:
-            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"complyd did not start: {' '.join(command)}\n{log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
+        super().start()
+        return self
 
     def ssm(self, access_key_id: str, secret: str = "x", region: str = REGION) -> Any:
         return boto3.client(
