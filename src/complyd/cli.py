@@ -24,6 +24,7 @@ from complyd.config import (
     is_loopback,
     load_credentials,
 )
+from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
 
 DB_HELP = (
     "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
@@ -235,3 +236,7 @@ def _shown(url: str) -> str:
     import sqlalchemy as sa
 
     return sa.make_url(url).render_as_string(hide_password=True)
+
+
+for _command in OPERATOR_COMMANDS:
+    main.add_command(_command)

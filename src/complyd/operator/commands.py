@@ -1,0 +1,201 @@
+"""The operator commands of `complyd`: summary, resources, items and import.
+
+Owns their flags and exit codes. Each opens the database named by --db, works as one
+(account, region) through ComplianceService, reads by keyset pages and closes the store.
+Bad input is reported as the API reports it (`InvalidFilter: ...`), with exit status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from complyd.config import Settings, database_url, default_db_path
+from complyd.errors import ComplianceError
+from complyd.model import DEFAULT_ACCOUNT_ID, Filter, Operator, Page, Severity, Tenant
+from complyd.operator import render
+from complyd.operator.importer import import_lines, numbered_lines
+from complyd.service import ComplianceService
+from complyd.storage.sql import SqlStore
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_REGION = "us-east-1"
+# Rows per store read: large enough to amortise a query, small enough to stream.
+PAGE_SIZE = 500
+DB_HELP = (
+    "Database: a file path or sqlite:///PATH, or postgresql://USER@HOST:PORT/DBNAME. "
+    "Default: " + str(default_db_path())
+)
+
+
+def db_option(f: F) -> F:
+    return click.option("--db", default=None, envvar="COMPLYD_DB", help=DB_HELP)(f)
+
+
+def tenant_options(f: F) -> F:
+    """--db, --account, --region, --json: the options every read command shares."""
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON lines (API shapes).")(f)
+    f = click.option("--region", default=DEFAULT_REGION, show_default=True)(f)
+    f = click.option("--account", default=DEFAULT_ACCOUNT_ID, show_default=True)(f)
+    return db_option(f)
+
+
+@contextmanager
+def opened(db: str | None, settings: Settings | None = None) -> Iterator[ComplianceService]:
+    store = SqlStore(database_url(db))
+    try:
+        yield ComplianceService(store, settings or Settings())
+    except ComplianceError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from None
+    finally:
+        store.close()
+
+
+def all_rows(fetch: Callable[[tuple[str, ...] | None], Page[T]]) -> Iterator[T]:
+    """Every row of a keyset-paged listing, one store page at a time."""
+    after: tuple[str, ...] | None = None
+    while True:
+        page = fetch(after)
+        yield from page.rows
+        if page.last_key is None:
+            return
+        after = page.last_key
+
+
+def equal(key: str, value: str | None) -> list[Filter]:
+    return [] if value is None else [Filter(key, (value,), Operator.EQUAL)]
+
+
+@click.command()
+@tenant_options
+def summary(db: str | None, account: str, region: str, as_json: bool) -> None:
+    """Resources per compliance type, FleetTotal first (ListComplianceSummaries)."""
+    tenant = Tenant(account, region)
+    with opened(db) as service:
+        rows = all_rows(
+            lambda after: service.list_compliance_summaries(tenant, [], after, PAGE_SIZE)
+        )
+        if as_json:
+            render.json_lines(render.encoded_type_summaries(rows))
+        else:
+            render.console().print(render.type_summaries_table(rows))
+
+
+@click.command()
+@tenant_options
+@click.option("--type", "compliance_type", help="Only this compliance type.")
+@click.option("--status", type=click.Choice(["COMPLIANT", "NON_COMPLIANT"], case_sensitive=False))
+@click.option(
+    "--severity",
+    type=click.Choice([s.value for s in Severity], case_sensitive=False),
+    help="Only rows of this overall severity.",
+)
+@click.option("--resource-id", help="Only resources whose id starts with this.")
+def resources(
+    db: str | None,
+    account: str,
+    region: str,
+    as_json: bool,
+    compliance_type: str | None,
+    status: str | None,
+    severity: str | None,
+    resource_id: str | None,
+) -> None:
+    """One row per (resource, compliance type) (ListResourceComplianceSummaries)."""
+    tenant = Tenant(account, region)
+    filters = [
+        *equal("ComplianceType", compliance_type),
+        *equal("Status", status.upper() if status else None),
+        *equal("OverallSeverity", severity.upper() if severity else None),
+    ]
+    if resource_id:
+        filters.append(Filter("ResourceId", (resource_id,), Operator.BEGIN_WITH))
+    with opened(db) as service:
+        rows = all_rows(
+            lambda after: service.list_resource_compliance_summaries(
+                tenant, filters, after, PAGE_SIZE
+            )
+        )
+        if as_json:
+            render.json_lines(render.encoded_resource_summaries(rows))
+        else:
+            render.console().print(render.resource_summaries_table(rows))
+
+
+@click.command()
+@tenant_options
+@click.argument("node")
+@click.option("--any-resource-id", is_flag=True, help="NODE need not be a managed-node id.")
+def items(
+    db: str | None, account: str, region: str, as_json: bool, node: str, any_resource_id: bool
+) -> None:
+    """The compliance items of one node (ListComplianceItems)."""
+    tenant = Tenant(account, region)
+    with opened(db, Settings(any_resource_id=any_resource_id)) as service:
+        rows = all_rows(
+            lambda after: service.list_compliance_items(tenant, [node], None, [], after, PAGE_SIZE)
+        )
+        if as_json:
+            render.json_lines(render.encoded_items(rows))
+        else:
+            render.console().print(render.items_table(node, rows))
+
+
+@click.command("import")
+@db_option
+@click.option("--account", default=DEFAULT_ACCOUNT_ID, show_default=True)
+@click.option("--region", default=DEFAULT_REGION, show_default=True)
+@click.option("--any-resource-id", is_flag=True, help="Accept any ResourceId.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(
+    db: str | None, account: str, region: str, any_resource_id: bool, as_json: bool, file: Path
+) -> None:
+    """Apply FILE: JSON lines, one PutComplianceItems request body per line.
+
+    Each line is validated and applied exactly as the API would; rejected lines are listed
+    with the API's error. Exit status 1 if any line was rejected.
+    """
+    import orjson
+
+    tenant = Tenant(account, region)
+    err = render.console(stderr=True)
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with (
+        opened(db, Settings(any_resource_id=any_resource_id)) as service,
+        Progress(*columns, console=err, transient=True) as progress,
+        open(file, "rb") as f,
+    ):
+        task = progress.add_task("import", total=file.stat().st_size)
+
+        def read() -> Iterator[bytes]:
+            for line in f:
+                progress.advance(task, len(line))
+                yield line
+
+        report = import_lines(service, tenant, numbered_lines(read()))
+    if as_json:
+        rejected = [{"line": r.line, "code": r.code, "message": r.message} for r in report.rejected]
+        body = {"accepted": report.accepted, "rejected": rejected}
+        sys.stdout.buffer.write(orjson.dumps(body) + b"\n")
+    else:
+        for r in report.rejected:
+            click.echo(f"line {r.line}: {r.code}: {r.message}", err=True)
+        click.echo(f"{file}: {report.accepted} accepted, {len(report.rejected)} rejected")
+    if report.rejected:
+        sys.exit(1)
+
+
+COMMANDS = (summary, resources, items, import_)
