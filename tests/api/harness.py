@@ -50,7 +50,7 @@ def server_env() -> dict[str, str]:
 class Server:
     """One complyd process; `restart()` keeps the same --db and options."""
 
-    db: Path
+    db: Path | str  # a SQLite file, or a postgresql:// URL
     options: tuple[str, ...]
     log_dir: Path
     port: int = 0
@@ -131,9 +131,10 @@ class Server:
         self.start()
 
 
-def launch(directory: Path, options: tuple[str, ...] = ()) -> Server:
+def launch(directory: Path, options: tuple[str, ...] = (), db: str | None = None) -> Server:
+    """Starts a server logging into `directory`, on `db` (default: a SQLite file there)."""
     directory.mkdir(parents=True, exist_ok=True)
-    srv = Server(db=directory / "complyd.db", options=options, log_dir=directory)
+    srv = Server(db=db or directory / "complyd.db", options=options, log_dir=directory)
     srv.start()
     return srv
 

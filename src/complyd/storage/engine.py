@@ -3,7 +3,7 @@
 Owns connection settings: SQLite in WAL mode with synchronous=FULL (an acknowledged write
 survives a crash or power loss), a busy timeout, and `BEGIN IMMEDIATE` for writes so two
 writers never deadlock upgrading a read lock; PostgreSQL with a connection pool. Also applies
-the Alembic migrations. Must not know the tables' meaning.
+the Alembic migrations, one replica at a time. Must not know the tables' meaning.
 """
 
 from __future__ import annotations
@@ -72,7 +72,24 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# Held for the migration's transaction; keyed by schema, so stores in other schemas of the
+# same database do not wait for each other.
+_MIGRATION_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended("
+    "'complyd.migrate:' || coalesce(current_schema(), ''), 0))"
+)
+
+
 def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is current)."""
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "head")
+    """Bring the schema to the newest revision (a no-op when it is current).
+
+    Safe when several replicas start at once on one database: on PostgreSQL the first takes an
+    advisory lock and migrates in one transaction (DDL is transactional there), the others wait
+    for it and then find the schema current. On SQLite the write lock (`BEGIN IMMEDIATE`) does
+    the same.
+    """
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(_MIGRATION_LOCK)
+            command.upgrade(_alembic_config(connection), "head")

@@ -291,26 +291,40 @@ class SqlWriteTransaction:
             _INSERT_ITEM.execute_many(self._conn, self._cursor, rows)
         if summary is not None:
             _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
-        self._move(tenant, compliance_type, counts.type_before, counts.type_after)
-        self._move(tenant, FLEET_KEY, counts.resource_before, counts.resource_after)
+        self._move(
+            tenant,
+            [
+                (compliance_type, counts.type_before, counts.type_after),
+                (FLEET_KEY, counts.resource_before, counts.resource_after),
+            ],
+        )
 
-    def _move(self, tenant: Tenant, key: str, before: Rollup | None, after: Rollup | None) -> None:
-        if before == after:
-            return  # the common re-report of an unchanged state writes no counter
-        for rollup, delta in ((before, -1), (after, 1)):
-            if rollup is not None:
-                _COUNT.execute(
-                    self._conn,
-                    self._cursor,
-                    {
-                        "account_id": tenant.account_id,
-                        "region": tenant.region,
-                        "compliance_type": key,
-                        "status": rollup[0].value,
-                        "severity": rollup[1].value,
-                        "delta": delta,
-                    },
-                )
+    def _move(
+        self, tenant: Tenant, moves: Sequence[tuple[str, Rollup | None, Rollup | None]]
+    ) -> None:
+        deltas: dict[tuple[str, str, str], int] = {}
+        for key, before, after in moves:
+            if before == after:
+                continue  # the common re-report of an unchanged state writes no counter
+            for rollup, delta in ((before, -1), (after, 1)):
+                if rollup is not None:
+                    row = (key, rollup[0].value, rollup[1].value)
+                    deltas[row] = deltas.get(row, 0) + delta
+        # Puts to other resources move the same counter rows at the same time (on PostgreSQL);
+        # locking them in one global order keeps two such puts from deadlocking.
+        for (key, status, severity), delta in sorted(deltas.items()):
+            _COUNT.execute(
+                self._conn,
+                self._cursor,
+                {
+                    "account_id": tenant.account_id,
+                    "region": tenant.region,
+                    "compliance_type": key,
+                    "status": status,
+                    "severity": severity,
+                    "delta": delta,
+                },
+            )
 
 
 class SqlStore:
@@ -432,7 +446,8 @@ class SqlStore:
                 COUNTS.c.severity,
             )
             where = [*_tenant(COUNTS), ctype != FLEET_KEY, COUNTS.c.resources > 0]
-            count = sa.func.sum(COUNTS.c.resources)
+            # PostgreSQL sums a BIGINT as NUMERIC, which the driver hands back as Decimal.
+            count = sa.cast(sa.func.sum(COUNTS.c.resources), sa.BigInteger)
         if after is not None:
             where.append(ctype > bind(after))
         shape = ("types", table.name, after is None, shape_of(conditions))
