@@ -1,0 +1,114 @@
+"""run_server(): a real `complyd serve` process on a free loopback port, for tests that need HTTP.
+
+Owns starting the process on its own database, waiting until `GET /healthz` answers, and
+stopping it. Clients reach it at `ComplydProcess.url` like any complyd.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HEALTH_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ServerStartError(RuntimeError):
+    """complyd did not become healthy; the message ends with the tail of its stderr."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ComplydProcess:
+    """A running `complyd serve`; `url` is the endpoint_url for clients."""
+
+    port: int
+    db: Path
+    process: subprocess.Popen[bytes]
+    stderr_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def _environment() -> dict[str, str]:
+    # The options given here are the server's whole configuration: no COMPLYD_* from the shell.
+    return {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
+
+
+def _start(directory: Path, options: Sequence[str], attempt: int) -> ComplydProcess | str:
+    """A healthy server, or its stderr tail when it exited or never became healthy."""
+    port = free_port()
+    stderr_path = directory / f"complyd-{attempt}.stderr"
+    db = directory / "complyd.db"
+    command = [sys.executable, "-m", "complyd", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--db", str(db), *options]
+    with open(stderr_path, "wb") as err:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=err, env=_environment(), cwd=directory
+        )
+    server = ComplydProcess(port, db, process, stderr_path)
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.05)
+    server.stop()
+    return stderr_path.read_text(errors="replace")[-4000:]
+
+
+@contextmanager
+def run_server(*options: str, directory: Path | None = None) -> Iterator[ComplydProcess]:
+    """Run `complyd serve OPTIONS` on 127.0.0.1 and a free port until the context ends.
+
+    The database is `complyd.db` in `directory` (a temporary directory, removed afterwards,
+    when none is given), so data lasts for the context.
+    """
+    with tempfile.TemporaryDirectory(prefix="complyd-server-") as scratch:
+        where = directory if directory is not None else Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        failure = ""
+        # Another process may take the free port before the server binds it: only that retries.
+        for attempt in range(1, 4):
+            started = _start(where, options, attempt)
+            if isinstance(started, ComplydProcess):
+                try:
+                    yield started
+                finally:
+                    started.stop()
+                return
+            failure = started
+            if "address already in use" not in failure.lower():
+                break
+        raise ServerStartError(f"complyd serve {' '.join(options)} did not start:\n{failure}")
