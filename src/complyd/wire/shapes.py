@@ -89,6 +89,30 @@ def _predicate(shape: botocore.model.Shape) -> Predicate:
     return found
 
 
+def _string_predicate(
+    enum: frozenset[str] | None, pattern: re.Pattern[str] | None, lo: int | None, hi: int | None
+) -> Predicate:
+    """The cheapest check for a string shape's own constraints (most strings have only one)."""
+    if enum is not None and pattern is None and lo is None and hi is None:
+        # Enum values hold no NUL, so membership alone is the whole check.
+        return lambda v: type(v) is str and v in enum
+    if enum is None and pattern is None and lo is None:
+        if hi is None:
+            return lambda v: type(v) is str and "\x00" not in v
+        return lambda v: type(v) is str and len(v) <= hi and "\x00" not in v
+
+    def string(v: Any) -> bool:
+        if type(v) is not str or "\x00" in v:
+            return False
+        if (lo is not None and len(v) < lo) or (hi is not None and len(v) > hi):
+            return False
+        if enum is not None and v not in enum:
+            return False
+        return pattern is None or pattern.fullmatch(v) is not None
+
+    return string
+
+
 def _compile(shape: botocore.model.Shape) -> Predicate:
     """A predicate true exactly when `_check` would find nothing wrong with a value."""
     kind, meta = shape.type_name, shape.metadata
@@ -136,19 +160,12 @@ def _compile(shape: botocore.model.Shape) -> Predicate:
 
         return map_
     if kind == "string":
-        enum = frozenset(shape.enum) if shape.enum else None
-        pattern = _compiled(meta["pattern"]) if "pattern" in meta else None
-
-        def string(v: Any) -> bool:
-            if type(v) is not str or "\x00" in v:
-                return False
-            if (lo is not None and len(v) < lo) or (hi is not None and len(v) > hi):
-                return False
-            if enum is not None and v not in enum:
-                return False
-            return pattern is None or pattern.fullmatch(v) is not None
-
-        return string
+        return _string_predicate(
+            frozenset(shape.enum) if shape.enum else None,
+            _compiled(meta["pattern"]) if "pattern" in meta else None,
+            lo,
+            hi,
+        )
     if kind in ("integer", "long"):
 
         def integer(v: Any) -> bool:
