@@ -29,8 +29,8 @@ from complyd.testing.asgi import AsgiServer, Reply
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Used when no credentials are in the environment: a 12-digit key id is the account in open mode
-# (this one is also moto's default account), so ARNs and tenants line up in tests.
+# Used when no credentials are in the environment: open mode takes a 12-digit key id as the
+# account, and this is the account moto's resources belong to by default.
 TEST_ACCESS_KEY_ID = "123456789012"
 TEST_SECRET_ACCESS_KEY = "complyd-testing"
 DEFAULT_URL = "https://ssm.us-east-1.amazonaws.com"
