@@ -1,4 +1,4 @@
-"""The operator commands of `complyd`: summary, resources, items and import.
+"""The operator commands of `complyd`: summary, resources, items, import and export.
 
 Owns their flags and exit codes. Each opens the database named by --db, works as one
 (account, region) through ComplianceService, reads by keyset pages and closes the store.
@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from complyd.config import Settings, database_url, default_db_path
 from complyd.errors import ComplianceError
-from complyd.model import DEFAULT_ACCOUNT_ID, Filter, Operator, Page, Severity, Tenant
+from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Page, Severity, Tenant
 from complyd.operator import render
+from complyd.operator.export import Exporter
 from complyd.operator.importer import import_lines, numbered_lines
 from complyd.service import ComplianceService
 from complyd.storage.sql import SqlStore
@@ -198,4 +206,48 @@ def import_(
         sys.exit(1)
 
 
-COMMANDS = (summary, resources, items, import_)
+@click.command()
+@db_option
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write (created; must be empty).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="json: Resource Data Sync layout, a file per node; csv: two files per tenant.",
+)
+@click.option("--page-size", default=PAGE_SIZE, type=click.IntRange(1), hidden=True)
+def export(db: str | None, out: Path, fmt: str, page_size: int) -> None:
+    """Write every tenant's compliance items and resource summaries under --out."""
+    if out.exists() and any(out.iterdir()):
+        raise click.UsageError(f"{out} is not empty; export into a new or empty directory.")
+    columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with (
+        opened(db) as service,
+        Progress(*columns, console=render.console(stderr=True), transient=True) as progress,
+    ):
+        store = service.store
+        resources = sum(c.resources for c in store.counts() if c.compliance_type == FLEET_TOTAL)
+        # Each resource is visited twice: once for its items, once for its summaries.
+        task = progress.add_task("export", total=2 * resources)
+        exporter = Exporter(
+            service,
+            out,
+            fmt,
+            page_size=page_size,
+            on_resource=lambda: progress.advance(task),
+        )
+        report = exporter.run(store.tenants())
+    click.echo(
+        f"{out}: {report.tenants} tenants, {report.summaries} resource summaries, "
+        f"{report.items} items in {report.files} files"
+    )
+
+
+COMMANDS = (summary, resources, items, import_, export)
