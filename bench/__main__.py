@@ -30,6 +30,7 @@ from complyd.storage.sql import SqlStore
 
 from .load import LoadResult, credentials_toml, run_wrk, signed_raw
 from .preload import preload, resource_id
+from .replicas import replicas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -310,7 +311,11 @@ def main() -> None:
         help="also run on this PostgreSQL database (a fresh schema per run)",
     )
     parser.add_argument(
-        "--only", nargs="*", default=["writes", "reads"], choices=["writes", "reads"]
+        "--only",
+        nargs="*",
+        default=["writes", "reads", "replicas"],
+        choices=["writes", "reads", "replicas"],
+        help="replicas runs only with --postgres",
     )
     args = parser.parse_args()
     seconds = 4.0 if args.quick else 8.0
@@ -346,6 +351,9 @@ def main() -> None:
                     f"{label}: RSS, {big * 10:,} / 1,000 items",
                     f"{large['rss'] / small['rss']:10.2f} x",
                 )
+        if args.postgres and "replicas" in args.only:
+            with postgres_db(args.postgres) as url:
+                replicas(url, work, seconds, report, complyd)
 
 
 if __name__ == "__main__":

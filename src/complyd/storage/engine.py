@@ -21,10 +21,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "complyd_write"
 
 
+POOL_SIZE_PARAMETER = "pool_size"
+
+
 def create_engine(url: str, pool_size: int = 8) -> sa.Engine:
+    """An engine for `url`. A PostgreSQL URL may set `?pool_size=N` (complyd's own parameter,
+    not sent to the server): N connections kept open, and up to N more under load."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    parsed = sa.make_url(url)
+    size = parsed.query.get(POOL_SIZE_PARAMETER)
+    if size is not None:
+        if isinstance(size, tuple) or not size.isdigit() or int(size) < 1:
+            raise ValueError(f"{POOL_SIZE_PARAMETER} must be a positive integer, not {size!r}")
+        pool_size = int(size)
+        parsed = parsed.difference_update_query([POOL_SIZE_PARAMETER])
+    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
