@@ -114,6 +114,14 @@ def main() -> None:
     help="Largest request body in bytes [default: --item-size-limit + 1 MiB].",
 )
 @click.option(
+    "--history-days",
+    default=90.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    envvar="COMPLYD_HISTORY_DAYS",
+    help="Days of compliance history to keep; older changes are pruned in the background.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -132,6 +140,7 @@ def serve(
     rate_limit: float,
     rate_burst: int,
     max_body_size: int | None,
+    history_days: float,
     log_level: str,
 ) -> None:
     """Serve the four SSM compliance operations over AWS JSON 1.1."""
@@ -162,6 +171,7 @@ def serve(
         rate_limit=rate_limit,
         rate_burst=rate_burst,
         max_body_size=max_body_size,
+        history_days=history_days,
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

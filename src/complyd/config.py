@@ -114,6 +114,11 @@ class Settings:
     rate_burst: int = 0
     # Largest request body; None means the item size limit plus 1 MiB of room.
     max_body_size: int | None = None
+    # Days of compliance history kept; older changes are pruned in the background.
+    history_days: float = 90.0
+    # State-change events are POSTed to these URLs, signed with the secret (HMAC-SHA256).
+    webhooks: tuple[str, ...] = ()
+    webhook_secret: str = field(default="", repr=False)
 
     @property
     def body_size_limit(self) -> int:

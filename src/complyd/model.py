@@ -168,6 +168,23 @@ class CountChange:
 
 
 @dataclass(frozen=True, slots=True)
+class SummaryChange:
+    """A put's change to one (resource, type) summary, recorded in the same transaction.
+
+    `status` None: the type was removed. `fleet_delta` moves the tenant's count of
+    non-compliant resources (-1, 0 or 1); `status_flipped` marks a state-change event.
+    """
+
+    status: Status | None
+    overall_severity: Severity | None
+    compliant: int
+    non_compliant: int
+    execution: ExecutionSummary | None
+    fleet_delta: int
+    status_flipped: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TypeSummary:
     """One ListComplianceSummaries row: resources counted per compliance type."""
 

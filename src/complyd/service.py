@@ -7,12 +7,14 @@ JSON or tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 
+from complyd.changes import summary_change
 from complyd.config import Settings
 from complyd.errors import (
     ComplianceTypeCountLimitExceededException,
@@ -159,9 +161,11 @@ class ComplianceService:
                 request.item_content_hash,
                 type_size,
             )
-        tx.replace_type(
-            tenant, rid, ctype, summary, items, count_change(rows, ctype, current, summary)
-        )
+        counts = count_change(rows, ctype, current, summary)
+        change = summary_change(current, summary, counts)
+        if change is not None and change.status_flipped and not self.settings.webhooks:
+            change = dataclasses.replace(change, status_flipped=False)  # no one to tell
+        tx.replace_type(tenant, rid, ctype, summary, items, counts, change)
         return PutOutcome(True)
 
     # -- List operations ------------------------------------------------------------------

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.api.harness import Server, launch
+from tests.conftest import require_postgres
+from tests.storage.conftest import postgres_schema_url
 
 ServerFactory = Callable[..., Server]
 
@@ -36,3 +38,25 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
 @pytest.fixture
 def server(server_factory: ServerFactory) -> Server:
     return server_factory()
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    """A URL of a fresh PostgreSQL schema, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from complyd.config import database_url
+
+    base = database_url(require_postgres())
+    schema = "op_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield postgres_schema_url(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

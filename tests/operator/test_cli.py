@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.api.harness import Server, make_client, new_instance_id, new_tenant
 from tests.api.reference import (
     at,
@@ -17,8 +15,6 @@ from tests.api.reference import (
     list_resource_summaries,
     put,
 )
-from tests.conftest import require_postgres
-from tests.storage.conftest import postgres_schema_url
 
 from .runner import complyd, json_lines, plain
 
@@ -168,27 +164,6 @@ def test_import_applies_lines_like_puts_and_reports_rejections(
     report = json.loads(complyd("import", *who, "--json", str(path), ok=False).stdout)
     assert report["accepted"] == 310
     assert [r["line"] for r in report["rejected"]] == [8, 10, 12, 14]
-
-
-@pytest.fixture
-def postgres_db() -> Any:
-    import uuid
-
-    import sqlalchemy as sa
-
-    from complyd.config import database_url
-
-    base = database_url(require_postgres())
-    schema = "op_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def test_import_and_read_on_postgresql(postgres_db: str, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from complyd import history as history_queries
 from complyd.config import Settings, database_url, default_db_path
 from complyd.errors import ComplianceError
 from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Page, Severity, Tenant
@@ -250,4 +251,43 @@ def export(db: str | None, out: Path, fmt: str, page_size: int) -> None:
     )
 
 
-COMMANDS = (summary, resources, items, import_, export)
+@click.command()
+@tenant_options
+@click.argument("node", required=False)
+@click.option(
+    "--days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Without NODE: how far back the fleet series goes.",
+)
+@click.option("--bucket", type=click.Choice(["day", "hour"]), default="day", show_default=True)
+def history(
+    db: str | None,
+    account: str,
+    region: str,
+    as_json: bool,
+    node: str | None,
+    days: float,
+    bucket: str,
+) -> None:
+    """NODE's recorded compliance changes, or without NODE the fleet's non-compliant count
+    over time (one point per --bucket)."""
+    tenant = Tenant(account, region)
+    with opened(db) as service:
+        if node is not None:
+            entries = history_queries.timeline(service.store, tenant, node)
+            if as_json:
+                render.json_lines(render.encoded_history(entries))
+            else:
+                render.console().print(render.history_table(node, entries))
+            return
+        bucket_ms = history_queries.DAY_MS if bucket == "day" else history_queries.DAY_MS // 24
+        points = history_queries.fleet_non_compliant(service.store, tenant, days, bucket_ms)
+        if as_json:
+            render.json_lines({"Time": t / 1000, "NonCompliantCount": n} for t, n in points)
+        else:
+            render.console().print(render.fleet_history_table(points))
+
+
+COMMANDS = (summary, resources, items, import_, export, history)

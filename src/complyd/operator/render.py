@@ -23,6 +23,7 @@ from complyd.model import (
     StoredItem,
     TypeSummary,
 )
+from complyd.storage.history import HistoryEntry
 from complyd.wire import codec
 
 SEVERITY_STYLE = {
@@ -136,3 +137,55 @@ def encoded_resource_summaries(rows: Iterable[ResourceSummary]) -> Iterator[dict
 
 def encoded_items(rows: Iterable[StoredItem]) -> Iterator[dict[str, Any]]:
     return (codec.encode_item(r, MANAGED_INSTANCE) for r in rows)
+
+
+REMOVED = "REMOVED"
+
+
+def encoded_history(entries: Iterable[HistoryEntry]) -> Iterator[dict[str, Any]]:
+    """History entries in the API's vocabulary; a removed type has Status REMOVED."""
+    for e in entries:
+        out: dict[str, Any] = {
+            "ResourceId": e.resource_id,
+            "ComplianceType": e.compliance_type,
+            "RecordedTime": e.recorded_ms / 1000,
+            "Status": e.status.value if e.status else REMOVED,
+            "CompliantCount": e.compliant,
+            "NonCompliantCount": e.non_compliant,
+        }
+        if e.overall_severity is not None:
+            out["OverallSeverity"] = e.overall_severity.value
+        if e.execution is not None:
+            out["ExecutionSummary"] = codec.encode_execution(e.execution)
+        yield out
+
+
+def history_table(resource_id: str, entries: Iterable[HistoryEntry]) -> Table:
+    table = Table(title=f"Compliance history of {resource_id}")
+    table.add_column("Recorded", overflow="fold")
+    table.add_column("Compliance type", overflow="fold")
+    table.add_column("Status", overflow="fold")
+    table.add_column("Severity", overflow="fold")
+    table.add_column("Compliant", justify="right")
+    table.add_column("Non-compliant", justify="right")
+    table.add_column("Execution", overflow="fold")
+    for e in entries:
+        table.add_row(
+            iso(e.recorded_ms),
+            e.compliance_type,
+            status_text(e.status) if e.status else f"[dim]{REMOVED}[/]",
+            severity_text(e.overall_severity) if e.overall_severity else "",
+            str(e.compliant),
+            str(e.non_compliant),
+            iso(e.execution.execution_time_ms) if e.execution else "",
+        )
+    return table
+
+
+def fleet_history_table(points: Iterable[tuple[int, int]]) -> Table:
+    table = Table(title="Non-compliant resources over time")
+    table.add_column("From", overflow="fold")
+    table.add_column("Non-compliant at end", justify="right")
+    for start_ms, count in points:
+        table.add_row(iso(start_ms), str(count))
+    return table

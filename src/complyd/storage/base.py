@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from complyd.model import (
     Condition,
@@ -19,9 +19,13 @@ from complyd.model import (
     Severity,
     Status,
     StoredItem,
+    SummaryChange,
     Tenant,
     TypeSummary,
 )
+
+if TYPE_CHECKING:
+    from complyd.storage.history import SqlHistory
 
 T = TypeVar("T")
 
@@ -56,12 +60,16 @@ class WriteTransaction(Protocol):
         summary: ResourceSummary | None,
         items: Sequence[StoredItem],
         counts: CountChange,
+        change: SummaryChange | None = None,
     ) -> None:
         """Make the type's items exactly `items` and its summary `summary` (None removes both),
-        and move the fleet counters by `counts`."""
+        move the fleet counters by `counts`, and record `change` (history, outbox) if any."""
 
 
 class Store(Protocol):
+    # History reads, pruning and the event outbox (see storage/history.py).
+    history: SqlHistory
+
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         """Run `job` in a write transaction; the future resolves once it is durable."""
 

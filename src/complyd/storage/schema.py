@@ -86,6 +86,50 @@ compliance_counts = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# Row ids that are INTEGER PRIMARY KEY on SQLite (its rowid, so autoincrementing) and BIGINT
+# identities on PostgreSQL.
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Every change of a (resource, type) summary, written by the put that made it. status NULL:
+# the type was removed. fleet_delta moves the tenant's non-compliant resource count, so the
+# fleet's count over time is the current count minus the deltas recorded since.
+compliance_history = sa.Table(
+    "compliance_history",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Key, nullable=False),
+    sa.Column("region", Key, nullable=False),
+    sa.Column("resource_id", Key, nullable=False),
+    sa.Column("compliance_type", Key, nullable=False),
+    sa.Column("recorded_ms", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("overall_severity", sa.String(16), nullable=True),
+    sa.Column("compliant_count", sa.Integer, nullable=False),
+    sa.Column("non_compliant_count", sa.Integer, nullable=False),
+    sa.Column("execution_time_ms", sa.BigInteger, nullable=True),
+    sa.Column("execution_id", sa.Text, nullable=True),
+    sa.Column("execution_type", sa.Text, nullable=True),
+    sa.Column("fleet_delta", sa.SmallInteger, nullable=False),
+    sa.Index("ix_compliance_history_resource", "account_id", "region", "resource_id", "id"),
+    sa.Index("ix_compliance_history_time", "account_id", "region", "recorded_ms"),
+)
+
+# The outbox of state-change events: written in the put's transaction, deleted once delivered.
+compliance_events = sa.Table(
+    "compliance_events",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Key, nullable=False),
+    sa.Column("region", Key, nullable=False),
+    sa.Column("resource_id", Key, nullable=False),
+    sa.Column("compliance_type", Key, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_ms", sa.BigInteger, nullable=False),
+)
+
 server_state = sa.Table(
     "server_state",
     metadata,

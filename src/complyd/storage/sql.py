@@ -8,6 +8,7 @@ counts come from summary rows, never from items. Must not contain compliance rul
 from __future__ import annotations
 
 import secrets
+import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,7 +17,6 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.pool import QueuePool
 
 from complyd.model import (
     FLEET_TOTAL,
@@ -31,13 +31,14 @@ from complyd.model import (
     SeverityCounts,
     Status,
     StoredItem,
+    SummaryChange,
     Tenant,
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
-from complyd.storage.bulk import BulkInsert
 from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
+from complyd.storage.history import SqlHistory, record_change
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import (
     COMPLIANT_COLUMNS,
@@ -210,7 +211,7 @@ _ITEMS_OF_TYPE = Prepared(
     )
     .order_by(ITEMS.c.item_key)
 )
-_INSERT_ITEMS = BulkInsert(ITEMS)
+_INSERT_ITEM = Prepared(sa.insert(ITEMS))
 _INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
 _COUNT = Prepared(
     sa.text(
@@ -277,6 +278,7 @@ class SqlWriteTransaction:
         summary: ResourceSummary | None,
         items: Sequence[StoredItem],
         counts: CountChange,
+        change: SummaryChange | None = None,
     ) -> None:
         key = {
             "account_id": tenant.account_id,
@@ -290,7 +292,7 @@ class SqlWriteTransaction:
             rows = [item_row(tenant, i) for i in items]
             for row in rows:
                 row["details"] = orjson.dumps(row["details"]).decode()
-            _INSERT_ITEMS.execute(self._conn, self._cursor, rows)
+            _INSERT_ITEM.execute_many(self._conn, self._cursor, rows)
         if summary is not None:
             _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
         self._move(
@@ -300,6 +302,11 @@ class SqlWriteTransaction:
                 (FLEET_KEY, counts.resource_before, counts.resource_after),
             ],
         )
+        if change is not None:
+            now_ms = time.time_ns() // 1_000_000
+            record_change(
+                self._conn, self._cursor, tenant, resource_id, compliance_type, change, now_ms
+            )
 
     def _move(
         self, tenant: Tenant, moves: Sequence[tuple[str, Rollup | None, Rollup | None]]
@@ -338,15 +345,14 @@ class SqlStore:
         if apply_migrations:
             migrate(self.engine)
         self._token_key: bytes | None = None
+        self.history = SqlHistory(self.engine)
         self._committer: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._queries: dict[tuple[Any, ...], Prepared] = {}
         if self.engine.dialect.name == "sqlite":
             self._committer = GroupCommitter(self._write_connection)
         else:
-            # As many write workers as pooled connections (the URL may set the pool's size).
-            workers = self.engine.pool.size() if isinstance(self.engine.pool, QueuePool) else 8
-            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
+            self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="complyd-write")
 
     def _write_connection(self) -> sa.Connection:
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})

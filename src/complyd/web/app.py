@@ -32,6 +32,7 @@ from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
 from complyd.web.auth import Caller, authenticator_for
+from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
@@ -212,7 +213,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with background_tasks(store, settings):
+            yield
         store.close()
 
     metrics = Metrics(store)

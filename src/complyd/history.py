@@ -1,0 +1,66 @@
+"""Compliance history queries and retention, over the store's history log.
+
+Owns turning recorded changes into a resource's timeline and the fleet's non-compliant count
+over time, and the retention loop. The count at a moment is the current count minus the
+changes recorded since, so no count is stored per put and pruning old rows loses nothing newer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+
+from complyd.model import Tenant
+from complyd.storage.base import Store
+from complyd.storage.history import HistoryEntry, pages
+
+log = logging.getLogger("complyd.history")
+DAY_MS = 86_400_000
+# Pruning runs this often at most, and four times per retention period at least.
+PRUNE_INTERVAL_S = 3600.0
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def timeline(store: Store, tenant: Tenant, resource_id: str) -> Iterator[HistoryEntry]:
+    """Every recorded change of the resource, oldest first, all its compliance types."""
+    return pages(store.history, tenant, resource_id)
+
+
+def fleet_non_compliant(
+    store: Store, tenant: Tenant, days: float, bucket_ms: int = DAY_MS, at_ms: int | None = None
+) -> list[tuple[int, int]]:
+    """[(bucket start in epoch ms, non-compliant resources at the bucket's end)], oldest
+    first, one point per bucket from `days` ago to now."""
+    end = at_ms if at_ms is not None else now_ms()
+    since = end - int(days * DAY_MS)
+    current = store.fleet_total(tenant, []).non_compliant.total
+    deltas = store.history.fleet_deltas(tenant, since, bucket_ms)
+    points: list[tuple[int, int]] = []
+    count = current
+    for bucket in range(end // bucket_ms, since // bucket_ms - 1, -1):
+        points.append((bucket * bucket_ms, count))
+        count -= deltas.get(bucket, 0)
+    points.reverse()
+    return points
+
+
+def prune(store: Store, days: float) -> int:
+    return store.history.prune(now_ms() - int(days * DAY_MS))
+
+
+async def prune_forever(store: Store, days: float) -> None:
+    """Delete history older than `days`, now and then every interval, until cancelled."""
+    interval = max(0.1, min(PRUNE_INTERVAL_S, days * 86_400 / 4))
+    while True:
+        try:
+            removed = await asyncio.to_thread(prune, store, days)
+            if removed:
+                log.info("pruned %d history rows older than %s days", removed, days)
+        except Exception:
+            log.exception("history pruning failed; retrying in %.0f s", interval)
+        await asyncio.sleep(interval)

@@ -1,0 +1,30 @@
+"""The server's background work: history retention and (when configured) event delivery.
+
+Owns starting these tasks with the app and cancelling them before the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from complyd.config import Settings
+from complyd.history import prune_forever
+from complyd.storage.base import Store
+
+
+@asynccontextmanager
+async def background_tasks(store: Store, settings: Settings) -> AsyncIterator[None]:
+    jobs: list[Coroutine[Any, Any, None]] = [prune_forever(store, settings.history_days)]
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
