@@ -122,6 +122,19 @@ def main() -> None:
     help="Days of compliance history to keep; older changes are pruned in the background.",
 )
 @click.option(
+    "--webhook",
+    "webhooks",
+    multiple=True,
+    envvar="COMPLYD_WEBHOOKS",
+    help="POST compliance state-change events to this http(s) URL (repeatable).",
+)
+@click.option(
+    "--webhook-secret",
+    default="",
+    envvar="COMPLYD_WEBHOOK_SECRET",
+    help="Key for the events' HMAC-SHA256 signature header (required with --webhook).",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -141,6 +154,8 @@ def serve(
     rate_burst: int,
     max_body_size: int | None,
     history_days: float,
+    webhooks: tuple[str, ...],
+    webhook_secret: str,
     log_level: str,
 ) -> None:
     """Serve the four SSM compliance operations over AWS JSON 1.1."""
@@ -159,6 +174,11 @@ def serve(
             "--credentials FILE (see `complyd keys create`), bind 127.0.0.1, or pass "
             "--insecure-open if this network is trusted."
         )
+    for url in webhooks:
+        if not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--webhook")
+    if webhooks and not webhook_secret:
+        raise click.UsageError("--webhook needs --webhook-secret to sign the events it sends.")
     settings = Settings(
         db_url=db or "",
         host=host,
@@ -172,6 +192,8 @@ def serve(
         rate_burst=rate_burst,
         max_body_size=max_body_size,
         history_days=history_days,
+        webhooks=webhooks,
+        webhook_secret=webhook_secret,
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

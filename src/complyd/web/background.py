@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from complyd.config import Settings
+from complyd.events import Deliverer
 from complyd.history import prune_forever
 from complyd.storage.base import Store
 
@@ -19,6 +20,9 @@ from complyd.storage.base import Store
 @asynccontextmanager
 async def background_tasks(store: Store, settings: Settings) -> AsyncIterator[None]:
     jobs: list[Coroutine[Any, Any, None]] = [prune_forever(store, settings.history_days)]
+    if settings.webhooks:
+        deliverer = Deliverer(store, settings.webhooks, settings.webhook_secret)
+        jobs.append(deliverer.run_forever())
     tasks = [asyncio.create_task(job) for job in jobs]
     try:
         yield
