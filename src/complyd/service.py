@@ -50,6 +50,9 @@ BUILT_IN_TYPES = ("Association", "Patch")
 ID_KEY_PREFIX = "a"
 NO_ID_KEY_PREFIX = "b"
 FLEET_TOTAL_POSITION = ""
+# AWS sets no length for an item Id, but the Id is part of the item's primary key, and a
+# PostgreSQL B-tree entry holds at most about 2.7 kB: 1 KiB leaves room for the rest of the key.
+MAX_ITEM_ID_BYTES = 1024
 
 
 def item_key_with_id(item_id: str) -> str:
@@ -104,8 +107,19 @@ class ComplianceService:
                 f"not '{ctype}'."
             )
 
+    @staticmethod
+    def _check_item_ids(request: PutRequest) -> None:
+        for i, entry in enumerate(request.items, start=1):
+            if entry.id is not None and _utf8_len(entry.id) > MAX_ITEM_ID_BYTES:
+                raise ValidationException(
+                    f"1 validation error detected: Value at 'items.{i}.member.id' failed to "
+                    f"satisfy constraint: Member must be at most {MAX_ITEM_ID_BYTES} bytes long "
+                    "in UTF-8"
+                )
+
     def submit_put(self, tenant: Tenant, request: PutRequest) -> Future[PutOutcome]:
         """Check what needs no stored state, then queue the put; resolves once durable."""
+        self._check_item_ids(request)
         self._check_type(request)
         self._check_resource(request.resource_id, request.resource_type)
         return self.store.submit_write(partial(self._apply_put, tenant, request))

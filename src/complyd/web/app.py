@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -25,6 +25,7 @@ from complyd.errors import (
     ComplianceError,
     InternalServerError,
     RequestEntityTooLargeException,
+    SerializationException,
     ThrottlingException,
 )
 from complyd.model import MANAGED_INSTANCE, Tenant
@@ -142,11 +143,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     if length.isdigit() and int(length) > limit:
         raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A client that hangs up mid-body sent a truncated request, not a server fault.
+        raise SerializationException(
+            "The connection closed before the request body was complete."
+        ) from None
     return b"".join(chunks)
 
 

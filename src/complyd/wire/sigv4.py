@@ -25,6 +25,9 @@ from complyd.errors import (
 ALGORITHM = "AWS4-HMAC-SHA256"
 _REQUIRED = ("Credential", "SignedHeaders", "Signature")
 _ACCESS_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
+# A region is a DNS label, as botocore requires of region names. The region is part of every
+# stored key, so an unbounded one would exceed PostgreSQL's index entry size.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,12 @@ def parse_authorization(header: str | None) -> Credential:
             + f" Authorization={header[:200]}"
         )
     scope = params["Credential"].split("/")
-    if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
+    if (
+        len(scope) != 5
+        or scope[4] != "aws4_request"
+        or not all(scope)
+        or not _REGION.fullmatch(scope[2])
+    ):
         raise IncompleteSignatureException(
             "Credential should be scoped to a valid region, like "
             "'AKID/20190101/us-east-1/ssm/aws4_request', not "
