@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.pool import QueuePool
 
 from complyd.model import (
     FLEET_TOTAL,
@@ -36,6 +37,7 @@ from complyd.model import (
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
+from complyd.storage.bulk import BulkInsert
 from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.history import SqlHistory, record_change
@@ -211,7 +213,7 @@ _ITEMS_OF_TYPE = Prepared(
     )
     .order_by(ITEMS.c.item_key)
 )
-_INSERT_ITEM = Prepared(sa.insert(ITEMS))
+_INSERT_ITEMS = BulkInsert(ITEMS)
 _INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
 _COUNT = Prepared(
     sa.text(
@@ -292,7 +294,7 @@ class SqlWriteTransaction:
             rows = [item_row(tenant, i) for i in items]
             for row in rows:
                 row["details"] = orjson.dumps(row["details"]).decode()
-            _INSERT_ITEM.execute_many(self._conn, self._cursor, rows)
+            _INSERT_ITEMS.execute(self._conn, self._cursor, rows)
         if summary is not None:
             _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
         self._move(
@@ -352,7 +354,9 @@ class SqlStore:
         if self.engine.dialect.name == "sqlite":
             self._committer = GroupCommitter(self._write_connection)
         else:
-            self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="complyd-write")
+            # As many write workers as pooled connections (the URL may set the pool's size).
+            workers = self.engine.pool.size() if isinstance(self.engine.pool, QueuePool) else 8
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
 
     def _write_connection(self) -> sa.Connection:
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})
