@@ -211,3 +211,34 @@ def test_a_client_hanging_up_mid_body_changes_nothing(fuzz: Fuzz) -> None:
     time.sleep(0.2)  # let the server finish with the closed connections before reading its log
     assert "internal error" not in log.read_text(errors="replace")
     assert snapshot(fuzz.conn) == fuzz.before
+
+
+# --- what the fuzzing found, pinned ---------------------------------------------------------
+
+
+def test_item_ids_and_regions_too_long_for_an_index_are_refused(fuzz: Fuzz) -> None:
+    """Found on PostgreSQL, whose index entries hold about 2.7 kB: an item Id or a credential
+    scope region of a few thousand characters failed in the store (a 500)."""
+    put = {
+        "ResourceId": fuzz.domain.resource_ids[0],
+        "ResourceType": "ManagedInstance",
+        "ComplianceType": "Patch",
+        "ExecutionSummary": {"ExecutionTime": fuzz.domain.last_ms / 1000},
+        "Items": [{"Id": "k" * 1025, "Severity": "LOW", "Status": "COMPLIANT"}],
+    }
+    answer = fuzz.conn.send("AmazonSSM.PutComplianceItems", _json(put))
+    assert_aws_error(answer, {"ValidationException"})
+    assert "items.1.member.id" in answer.body["message"]
+    for region in ("r" * 64, "ab" * 3000, "-us-east-1"):
+        auth = authorization(fuzz.conn.access_key, region)
+        answer = fuzz.conn.send("AmazonSSM.PutComplianceItems", _json(put), {"Authorization": auth})
+        assert_aws_error(answer, {"IncompleteSignatureException"})
+    assert snapshot(fuzz.conn) == fuzz.before
+    # The bounds themselves are accepted (on another tenant, in the longest region allowed).
+    scratch = KeepAlive(fuzz.server.port, new_tenant().account, "r" * 63)
+    put["Items"] = [{"Id": "\u00e9" * 512, "Severity": "LOW", "Status": "COMPLIANT"}]
+    assert scratch.send("AmazonSSM.PutComplianceItems", _json(put)).status == 200
+    assert [i["Id"] for i in scratch.call("ListComplianceItems", {})["ComplianceItems"]] == [
+        "\u00e9" * 512
+    ]
+    scratch.close()
