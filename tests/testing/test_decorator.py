@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ def test_async_functions_run_inside_the_mock() -> None:
         put_one(ssm, "async")
         return item_ids(ssm)
 
-    assert asyncio.run(scenario()) == ["async"]
+    # A thread of its own: other suites (Playwright's sync API) may hold a running loop here.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, scenario()).result() == ["async"]
     with pytest.raises(Exception, match="complyd.invalid"):
         client(UNREACHABLE, ACCOUNT).list_compliance_items()
 
