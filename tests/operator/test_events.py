@@ -6,10 +6,12 @@ import hashlib
 import hmac
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.harness import make_client, new_instance_id, new_tenant
 from tests.api.reference import at, entry, put
@@ -113,6 +115,7 @@ def test_undelivered_events_survive_a_restart(server_factory: Any, receiver: Rec
     while not receiver.failed and time.monotonic() < deadline:
         time.sleep(0.05)
     assert receiver.failed
+    assert pending_metric(server.url) == 1
     server.stop()
     with receiver.lock:
         receiver.fail_all = False
@@ -126,6 +129,15 @@ def test_undelivered_events_survive_a_restart(server_factory: Any, receiver: Rec
     while time.monotonic() < deadline and outbox_rows(server.db) != 0:
         time.sleep(0.1)
     assert outbox_rows(server.db) == 0
+
+
+def pending_metric(url: str) -> float:
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    (family,) = [
+        f for f in text_string_to_metric_families(text) if f.name == "complyd_events_pending"
+    ]
+    return float(family.samples[0].value)
 
 
 def outbox_rows(db: Any) -> int:

@@ -196,6 +196,11 @@ class SqlHistory:
                 for r in conn.execute(query)
             ]
 
+    def pending_events(self) -> int:
+        """Events in the outbox, due or waiting for a retry."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(EVENTS)).scalar_one())
+
     def delivered(self, event_id: int) -> None:
         with self._write() as conn, conn.begin():
             conn.execute(sa.delete(EVENTS).where(EVENTS.c.id == event_id))

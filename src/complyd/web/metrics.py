@@ -33,10 +33,9 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class FleetCollector(Collector):
-    """`complyd_resources`: resources per tenant, compliance type, status and overall severity.
-
-    compliance_type `FleetTotal` counts each resource once, as ListComplianceSummaries does.
-    """
+    """`complyd_resources`: resources per tenant, compliance type, status and overall severity
+    (compliance_type `FleetTotal` counts each resource once, as ListComplianceSummaries does),
+    and `complyd_events_pending`: the event outbox's backlog."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -59,6 +58,11 @@ class FleetCollector(Collector):
                 c.resources,
             )
         yield gauge
+        yield GaugeMetricFamily(
+            "complyd_events_pending",
+            "State-change events in the outbox, not yet delivered to every webhook.",
+            value=self._store.history.pending_events(),
+        )
 
 
 class Metrics:
