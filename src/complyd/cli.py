@@ -10,6 +10,8 @@ import logging
 import secrets
 import string
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -198,7 +200,8 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    app = create_app(settings)
+    with store_errors(settings.resolved_db_url):
+        app = create_app(settings)
     # The event loop and the writer thread hand work to each other thousands of times a
     # second; CPython's default 5 ms GIL slice would make each hand-off wait a whole slice.
     sys.setswitchinterval(0.0005)
@@ -215,13 +218,14 @@ def migrate(db: str | None) -> None:
     from complyd.storage.engine import migrate as apply
 
     url = database_url(db)
-    engine = create_engine(url)
-    try:
-        before = current_revision(engine)
-        apply(engine)
-        click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {head_revision()}")
-    finally:
-        engine.dispose()
+    with store_errors(url):
+        engine = create_engine(url)
+        try:
+            before = current_revision(engine)
+            apply(engine)
+            click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {head_revision()}")
+        finally:
+            engine.dispose()
 
 
 @main.group()
@@ -261,6 +265,18 @@ def keys_create(account_id: str, read_only: bool, append_to: Path | None) -> Non
     if not existed:
         append_to.chmod(0o600)
     click.echo(f"added access key {key_id} (account {account_id}) to {append_to}")
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn a store that cannot be opened into one line naming it, not a traceback."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except (sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"cannot open the store {_shown(url)}: {reason}") from None
 
 
 def _shown(url: str) -> str:
