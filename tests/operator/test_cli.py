@@ -105,6 +105,15 @@ def test_tables_for_people(server: Server) -> None:
     assert "Kernel" in out and "NON_COMPLIANT" in out and "Custom:Disk" in out
 
 
+def test_read_commands_never_create_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    for command in (["summary"], ["resources"], ["items", "i-00000001"], ["history"]):
+        done = complyd(*command, "--db", str(missing), ok=False)
+        assert done.returncode == 1 and f"no database at {missing}" in done.stderr
+    done = complyd("export", "--db", str(missing), "--out", str(tmp_path / "out"), ok=False)
+    assert done.returncode == 1 and not missing.exists()
+
+
 def test_bad_input_is_reported_as_the_api_would(server: Server) -> None:
     db = ("--db", str(server.db))
     done = complyd("items", *db, "not-a-node", ok=False)

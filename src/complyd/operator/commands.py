@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import sqlalchemy as sa
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -57,8 +58,17 @@ def tenant_options(f: F) -> F:
 
 
 @contextmanager
-def opened(db: str | None, settings: Settings | None = None) -> Iterator[ComplianceService]:
-    store = SqlStore(database_url(db))
+def opened(
+    db: str | None, settings: Settings | None = None, *, create: bool = False
+) -> Iterator[ComplianceService]:
+    """The service on --db. Only `import` creates a database: a mistyped path given to a read
+    command is an error, not a new empty store."""
+    url = database_url(db)
+    parsed = sa.make_url(url)
+    if not create and parsed.get_backend_name() == "sqlite" and parsed.database:
+        if not Path(parsed.database).exists():
+            raise click.ClickException(f"no database at {parsed.database} (see --db)")
+    store = SqlStore(url)
     try:
         yield ComplianceService(store, settings or Settings())
     except ComplianceError as error:
@@ -183,7 +193,7 @@ def import_(
         TimeRemainingColumn(),
     )
     with (
-        opened(db, Settings(any_resource_id=any_resource_id)) as service,
+        opened(db, Settings(any_resource_id=any_resource_id), create=True) as service,
         Progress(*columns, console=err, transient=True) as progress,
         open(file, "rb") as f,
     ):
