@@ -12,13 +12,14 @@ import sqlalchemy as sa
 
 from complyd.model import ExecutionSummary, ItemEntry, Severity, Status, StoredItem, Tenant
 from complyd.service import entry_size, item_key_with_id
+from complyd.storage.rows import item_row, summary_row
 from complyd.storage.schema import (
     FLEET_KEY,
     compliance_counts,
     compliance_items,
     resource_summaries,
 )
-from complyd.storage.sql import SqlStore, item_row, summary_row
+from complyd.storage.sql import SqlStore
 from complyd.summaries import resource_summary
 
 from .load import ACCOUNT, REGION

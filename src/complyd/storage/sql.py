@@ -1,56 +1,48 @@
 """The Store on SQLAlchemy Core: one implementation for SQLite and PostgreSQL.
 
-Owns reading and writing the tables of `schema`: items and their (resource, type) summary rows
-change in one transaction; list calls read by keyset over the primary-key order, and fleet
-counts come from summary rows, never from items. Must not contain compliance rules.
+Owns running writes (SQLite through one group-committing writer thread, PostgreSQL on a worker
+pool; the transaction's own work is in `write`) and every read: list calls by keyset over the
+primary-key order, fleet counts from the counters or from summary rows, never from items.
+Must not contain compliance rules.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
 from complyd.model import (
     FLEET_TOTAL,
     Condition,
-    CountChange,
-    ExecutionSummary,
-    ItemEntry,
     Page,
     ResourceSummary,
-    Rollup,
     Severity,
     SeverityCounts,
     Status,
     StoredItem,
-    SummaryChange,
     Tenant,
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
-from complyd.storage.bulk import BulkInsert
 from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
-from complyd.storage.history import SqlHistory, record_change
+from complyd.storage.history import SqlHistory
 from complyd.storage.prepared import Prepared
+from complyd.storage.rows import ItemRow, SummaryRow, item_from_row, summary_from_row
 from complyd.storage.schema import (
-    COMPLIANT_COLUMNS,
     FLEET_KEY,
-    NON_COMPLIANT_COLUMNS,
     compliance_counts,
     compliance_items,
     resource_summaries,
     server_state,
 )
+from complyd.storage.write import SqlWriteTransaction
 from complyd.storage.writer import GroupCommitter
 
 T = TypeVar("T")
@@ -79,91 +71,6 @@ def _page_query(
     return sa.select(table).where(*where).order_by(*order).limit(sa.bindparam("limit"))
 
 
-def _execution(row: Any) -> ExecutionSummary:
-    return ExecutionSummary(row.execution_time_ms, row.execution_id, row.execution_type)
-
-
-def _item_from_row(row: Any) -> StoredItem:
-    entry = ItemEntry(
-        severity=Severity(row.severity),
-        status=Status(row.status),
-        id=row.item_id,
-        title=row.title,
-        # The driver hands back JSON text (SQLite) or already-parsed JSON (PostgreSQL).
-        details=orjson.loads(row.details) if isinstance(row.details, str) else row.details,
-    )
-    return StoredItem(
-        resource_id=row.resource_id,
-        compliance_type=row.compliance_type,
-        item_key=row.item_key,
-        entry=entry,
-        execution=_execution(row),
-        size=row.size,
-    )
-
-
-def item_row(tenant: Tenant, item: StoredItem) -> dict[str, Any]:
-    e = item.entry
-    return {
-        "account_id": tenant.account_id,
-        "region": tenant.region,
-        "resource_id": item.resource_id,
-        "compliance_type": item.compliance_type,
-        "item_key": item.item_key,
-        "item_id": e.id,
-        "title": e.title,
-        "status": e.status.value,
-        "severity": e.severity.value,
-        "details": dict(e.details),
-        "execution_time_ms": item.execution.execution_time_ms,
-        "execution_id": item.execution.execution_id,
-        "execution_type": item.execution.execution_type,
-        "size": item.size,
-    }
-
-
-def _counts(row: Any, columns: Sequence[str]) -> SeverityCounts:
-    c = [getattr(row, name) for name in columns]
-    return SeverityCounts((c[0], c[1], c[2], c[3], c[4], c[5]))
-
-
-def _summary_from_row(row: Any) -> ResourceSummary:
-    return ResourceSummary(
-        resource_id=row.resource_id,
-        resource_type=row.resource_type,
-        compliance_type=row.compliance_type,
-        status=Status(row.status),
-        overall_severity=Severity(row.overall_severity),
-        compliant=_counts(row, COMPLIANT_COLUMNS),
-        non_compliant=_counts(row, NON_COMPLIANT_COLUMNS),
-        execution=_execution(row),
-        content_hash=row.content_hash,
-        patch_group=row.patch_group,
-        total_size=row.total_size,
-    )
-
-
-def summary_row(tenant: Tenant, s: ResourceSummary) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "account_id": tenant.account_id,
-        "region": tenant.region,
-        "resource_id": s.resource_id,
-        "compliance_type": s.compliance_type,
-        "resource_type": s.resource_type,
-        "status": s.status.value,
-        "overall_severity": s.overall_severity.value,
-        "execution_time_ms": s.execution.execution_time_ms,
-        "execution_id": s.execution.execution_id,
-        "execution_type": s.execution.execution_type,
-        "content_hash": s.content_hash,
-        "patch_group": s.patch_group,
-        "total_size": s.total_size,
-    }
-    row.update(zip(COMPLIANT_COLUMNS, s.compliant.counts, strict=True))
-    row.update(zip(NON_COMPLIANT_COLUMNS, s.non_compliant.counts, strict=True))
-    return row
-
-
 def _page(
     rows: Sequence[Any], limit: int, key: Any
 ) -> tuple[Sequence[Any], tuple[str, ...] | None]:
@@ -182,47 +89,6 @@ def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, Seve
     return SeverityCounts.of(compliant), SeverityCounts.of(non)
 
 
-_TENANT_RESOURCE = (
-    SUMMARIES.c.account_id == sa.bindparam("account_id"),
-    SUMMARIES.c.region == sa.bindparam("region"),
-    SUMMARIES.c.resource_id == sa.bindparam("resource_id"),
-)
-SummaryRow = namedtuple("SummaryRow", SUMMARIES.c.keys())  # type: ignore[misc]
-ItemRow = namedtuple("ItemRow", ITEMS.c.keys())  # type: ignore[misc]
-_RESOURCE_ROWS = Prepared(sa.select(SUMMARIES).where(*_TENANT_RESOURCE))
-_DELETE_ITEMS = Prepared(
-    sa.delete(ITEMS).where(
-        ITEMS.c.account_id == sa.bindparam("account_id"),
-        ITEMS.c.region == sa.bindparam("region"),
-        ITEMS.c.resource_id == sa.bindparam("resource_id"),
-        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
-    )
-)
-_DELETE_SUMMARY = Prepared(
-    sa.delete(SUMMARIES).where(
-        *_TENANT_RESOURCE, SUMMARIES.c.compliance_type == sa.bindparam("compliance_type")
-    )
-)
-_ITEMS_OF_TYPE = Prepared(
-    sa.select(ITEMS)
-    .where(
-        ITEMS.c.account_id == sa.bindparam("account_id"),
-        ITEMS.c.region == sa.bindparam("region"),
-        ITEMS.c.resource_id == sa.bindparam("resource_id"),
-        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
-    )
-    .order_by(ITEMS.c.item_key)
-)
-_INSERT_ITEMS = BulkInsert(ITEMS)
-_INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
-_COUNT = Prepared(
-    sa.text(
-        "INSERT INTO compliance_counts (account_id, region, compliance_type, status, severity, "
-        "resources) VALUES (:account_id, :region, :compliance_type, :status, :severity, :delta) "
-        "ON CONFLICT (account_id, region, compliance_type, status, severity) "
-        "DO UPDATE SET resources = compliance_counts.resources + excluded.resources"
-    )
-)
 _FLEET_COUNTS = Prepared(
     sa.select(COUNTS.c.status, COUNTS.c.severity, COUNTS.c.resources).where(
         *(
@@ -233,109 +99,6 @@ _FLEET_COUNTS = Prepared(
         )
     )
 )
-_LOCK = Prepared(
-    sa.select(
-        sa.func.pg_advisory_xact_lock(
-            sa.func.hashtextextended(sa.bindparam("name"), sa.literal_column("0"))
-        )
-    )
-)
-
-
-class SqlWriteTransaction:
-    """One write transaction; the put path runs prepared statements on the driver cursor."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self._conn = conn
-        self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._postgres = conn.dialect.name == "postgresql"
-
-    def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
-        if self._postgres:
-            # Serialises puts to one resource (its custom-type count and total size included),
-            # even before any of its rows exist.
-            name = "\x1f".join((tenant.account_id, tenant.region, resource_id))
-            _LOCK.execute(self._conn, self._cursor, {"name": name})
-        key = {"account_id": tenant.account_id, "region": tenant.region, "resource_id": resource_id}
-        rows = _RESOURCE_ROWS.execute(self._conn, self._cursor, key).fetchall()
-        return [_summary_from_row(SummaryRow(*r)) for r in rows]
-
-    def items_of_type(
-        self, tenant: Tenant, resource_id: str, compliance_type: str
-    ) -> list[StoredItem]:
-        key = {
-            "account_id": tenant.account_id,
-            "region": tenant.region,
-            "resource_id": resource_id,
-            "compliance_type": compliance_type,
-        }
-        rows = _ITEMS_OF_TYPE.execute(self._conn, self._cursor, key).fetchall()
-        return [_item_from_row(ItemRow(*r)) for r in rows]
-
-    def replace_type(
-        self,
-        tenant: Tenant,
-        resource_id: str,
-        compliance_type: str,
-        summary: ResourceSummary | None,
-        items: Sequence[StoredItem],
-        counts: CountChange,
-        change: SummaryChange | None = None,
-    ) -> None:
-        key = {
-            "account_id": tenant.account_id,
-            "region": tenant.region,
-            "resource_id": resource_id,
-            "compliance_type": compliance_type,
-        }
-        _DELETE_ITEMS.execute(self._conn, self._cursor, key)
-        _DELETE_SUMMARY.execute(self._conn, self._cursor, key)
-        if items:
-            rows = [item_row(tenant, i) for i in items]
-            for row in rows:
-                row["details"] = orjson.dumps(row["details"]).decode()
-            _INSERT_ITEMS.execute(self._conn, self._cursor, rows)
-        if summary is not None:
-            _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
-        self._move(
-            tenant,
-            [
-                (compliance_type, counts.type_before, counts.type_after),
-                (FLEET_KEY, counts.resource_before, counts.resource_after),
-            ],
-        )
-        if change is not None:
-            now_ms = time.time_ns() // 1_000_000
-            record_change(
-                self._conn, self._cursor, tenant, resource_id, compliance_type, change, now_ms
-            )
-
-    def _move(
-        self, tenant: Tenant, moves: Sequence[tuple[str, Rollup | None, Rollup | None]]
-    ) -> None:
-        deltas: dict[tuple[str, str, str], int] = {}
-        for key, before, after in moves:
-            if before == after:
-                continue  # the common re-report of an unchanged state writes no counter
-            for rollup, delta in ((before, -1), (after, 1)):
-                if rollup is not None:
-                    row = (key, rollup[0].value, rollup[1].value)
-                    deltas[row] = deltas.get(row, 0) + delta
-        # Puts to other resources move the same counter rows at the same time (on PostgreSQL);
-        # locking them in one global order keeps two such puts from deadlocking.
-        for (key, status, severity), delta in sorted(deltas.items()):
-            _COUNT.execute(
-                self._conn,
-                self._cursor,
-                {
-                    "account_id": tenant.account_id,
-                    "region": tenant.region,
-                    "compliance_type": key,
-                    "status": status,
-                    "severity": severity,
-                    "delta": delta,
-                },
-            )
 
 
 class SqlStore:
@@ -412,7 +175,7 @@ class SqlStore:
         query = self._query(shape, lambda: _page_query(ITEMS, where, order))
         rows = [ItemRow(*r) for r in self._fetch(query, bind.values)]
         page, last = _page(rows, limit, lambda r: (r.resource_id, r.compliance_type, r.item_key))
-        return Page([_item_from_row(r) for r in page], last)
+        return Page([item_from_row(r) for r in page], last)
 
     def list_resource_summaries(
         self,
@@ -432,7 +195,7 @@ class SqlStore:
         query = self._query(shape, lambda: _page_query(SUMMARIES, where, order))
         rows = [SummaryRow(*r) for r in self._fetch(query, bind.values)]
         page, last = _page(rows, limit, lambda r: (r.resource_id, r.compliance_type))
-        return Page([_summary_from_row(r) for r in page], last)
+        return Page([summary_from_row(r) for r in page], last)
 
     def list_type_summaries(
         self,
