@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.harness import Server, launch
 from tests.conftest import require_postgres
-from tests.storage.conftest import postgres_schema_url
+from tests.postgres import schemas
 
 ServerFactory = Callable[..., Server]
 
@@ -43,20 +43,5 @@ def server(server_factory: ServerFactory) -> Server:
 @pytest.fixture
 def postgres_db() -> Iterator[str]:
     """A URL of a fresh PostgreSQL schema, dropped afterwards."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    from complyd.config import database_url
-
-    base = database_url(require_postgres())
-    schema = "op_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with schemas(require_postgres()) as made:
+        yield made.new("op")
