@@ -27,14 +27,13 @@ from rich.progress import (
 from complyd import history as history_queries
 from complyd.config import Settings, database_url, default_db_path
 from complyd.errors import ComplianceError
-from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Page, Severity, Tenant
+from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Severity, Tenant
 from complyd.operator import render
-from complyd.operator.export import Exporter
+from complyd.operator.export import Exporter, all_rows
 from complyd.operator.importer import import_lines, numbered_lines
 from complyd.service import ComplianceService
 from complyd.storage.sql import SqlStore
 
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REGION = "us-east-1"
 # Rows per store read: large enough to amortise a query, small enough to stream.
@@ -75,17 +74,6 @@ def opened(
         raise click.ClickException(f"{error.code}: {error.message}") from None
     finally:
         store.close()
-
-
-def all_rows(fetch: Callable[[tuple[str, ...] | None], Page[T]]) -> Iterator[T]:
-    """Every row of a keyset-paged listing, one store page at a time."""
-    after: tuple[str, ...] | None = None
-    while True:
-        page = fetch(after)
-        yield from page.rows
-        if page.last_key is None:
-            return
-        after = page.last_key
 
 
 def equal(key: str, value: str | None) -> list[Filter]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -78,13 +78,17 @@ def safe_name(text: str) -> str:
     return name if name not in (".", "..") else name.replace(".", "%2E")
 
 
+T = TypeVar("T")
+
+
 def iso(seconds: float) -> str:
     """Epoch seconds as ISO 8601 UTC, to the millisecond complyd keeps."""
     text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 
 
-def paged(fetch: Callable[[tuple[str, ...] | None], Page[Any]]) -> Iterator[Any]:
+def all_rows(fetch: Callable[[tuple[str, ...] | None], Page[T]]) -> Iterator[T]:
+    """Every row of a keyset-paged listing, one store page at a time."""
     after: tuple[str, ...] | None = None
     while True:
         page = fetch(after)
@@ -132,7 +136,7 @@ class Exporter:
         return self.report
 
     def _items(self, tenant: Tenant) -> Iterator[dict[str, Any]]:
-        rows = paged(
+        rows = all_rows(
             lambda after: self.service.list_compliance_items(
                 tenant, None, None, [], after, self.page_size
             )
@@ -140,7 +144,7 @@ class Exporter:
         return (codec.encode_item(r, MANAGED_INSTANCE) for r in rows)
 
     def _summaries(self, tenant: Tenant) -> Iterator[dict[str, Any]]:
-        rows = paged(
+        rows = all_rows(
             lambda after: self.service.list_resource_compliance_summaries(
                 tenant, [], after, self.page_size
             )
