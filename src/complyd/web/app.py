@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,7 +43,19 @@ from complyd.wire.tokens import TokenCodec
 
 log = logging.getLogger("complyd")
 
-Handler = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
+Handler = Callable[[Tenant, dict[str, Any], int], Awaitable[dict[str, Any]]]
+ListHandler = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
+
+
+def in_thread(handler: ListHandler) -> Handler:
+    """A blocking list handler run in a worker thread, so reads never stall the event loop."""
+
+    async def run(tenant: Tenant, body: dict[str, Any], _size: int) -> dict[str, Any]:
+        return await run_in_threadpool(handler, tenant, body)
+
+    return run
+
+
 # Bodies larger than this are decoded and validated off the event loop.
 INLINE_DECODE_BYTES = 64 * 1024
 
@@ -61,21 +73,23 @@ class Api:
         # One literal row per X-Amz-Target operation.
         self.handlers: dict[str, Handler] = {
             "PutComplianceItems": self.put_compliance_items,
-            "ListComplianceItems": self.list_compliance_items,
-            "ListComplianceSummaries": self.list_compliance_summaries,
-            "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
+            "ListComplianceItems": in_thread(self.list_compliance_items),
+            "ListComplianceSummaries": in_thread(self.list_compliance_summaries),
+            "ListResourceComplianceSummaries": in_thread(self.list_resource_compliance_summaries),
         }
 
     async def call(self, operation: str, tenant: Tenant, body: dict[str, Any], size: int) -> bytes:
-        if operation == "PutComplianceItems":
-            if size > INLINE_DECODE_BYTES:
-                request = await run_in_threadpool(codec.decode_put, body)
-            else:
-                request = codec.decode_put(body)
-            await asyncio.wrap_future(self.service.submit_put(tenant, request))
-            return b"{}"
-        result = await run_in_threadpool(self.handlers[operation], tenant, body)
-        return orjson.dumps(result)
+        return orjson.dumps(await self.handlers[operation](tenant, body, size))
+
+    async def put_compliance_items(
+        self, tenant: Tenant, body: dict[str, Any], size: int
+    ) -> dict[str, Any]:
+        if size > INLINE_DECODE_BYTES:
+            request = await run_in_threadpool(codec.decode_put, body)
+        else:
+            request = codec.decode_put(body)
+        await asyncio.wrap_future(self.service.submit_put(tenant, request))
+        return {}
 
     def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:
         if req.next_token is None:
@@ -88,10 +102,6 @@ class Api:
         if last_key is None:
             return None
         return self.tokens.mint(op, tenant, req.fingerprint(), last_key)
-
-    def put_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
-        self.service.put_compliance_items(tenant, codec.decode_put(body))
-        return {}
 
     def list_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
         op = "ListComplianceItems"
