@@ -6,6 +6,8 @@ engine (binary collation on PostgreSQL) so keyset pagination agrees across store
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from complyd.model import Severity
@@ -18,23 +20,34 @@ Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 SEVERITY_COLUMNS = tuple(s.value.lower() for s in Severity)
 COMPLIANT_COLUMNS = tuple(f"compliant_{s}" for s in SEVERITY_COLUMNS)
 NON_COMPLIANT_COLUMNS = tuple(f"non_compliant_{s}" for s in SEVERITY_COLUMNS)
+RESOURCE_KEY = ("account_id", "region", "resource_id", "compliance_type")
+
+
+def _resource_key(primary_key: bool) -> list[sa.Column[str]]:
+    """The (tenant, resource, compliance type) columns every per-resource table starts with."""
+    return [sa.Column(name, Key, primary_key=primary_key, nullable=False) for name in RESOURCE_KEY]
+
+
+def _execution(nullable: bool) -> list[sa.Column[Any]]:
+    """An execution summary: time (epoch milliseconds), id and type."""
+    return [
+        sa.Column("execution_time_ms", sa.BigInteger, nullable=nullable),
+        sa.Column("execution_id", sa.Text, nullable=True),
+        sa.Column("execution_type", sa.Text, nullable=True),
+    ]
+
 
 compliance_items = sa.Table(
     "compliance_items",
     metadata,
-    sa.Column("account_id", Key, primary_key=True),
-    sa.Column("region", Key, primary_key=True),
-    sa.Column("resource_id", Key, primary_key=True),
-    sa.Column("compliance_type", Key, primary_key=True),
+    *_resource_key(primary_key=True),
     sa.Column("item_key", Key, primary_key=True),
     sa.Column("item_id", sa.Text, nullable=True),
     sa.Column("title", sa.Text, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
-    sa.Column("execution_time_ms", sa.BigInteger, nullable=False),
-    sa.Column("execution_id", sa.Text, nullable=True),
-    sa.Column("execution_type", sa.Text, nullable=True),
+    *_execution(nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     # Rows live in the primary-key B-tree itself, not also in a rowid table: half the writes.
     sqlite_with_rowid=False,
@@ -43,18 +56,13 @@ compliance_items = sa.Table(
 resource_summaries = sa.Table(
     "resource_summaries",
     metadata,
-    sa.Column("account_id", Key, primary_key=True),
-    sa.Column("region", Key, primary_key=True),
-    sa.Column("resource_id", Key, primary_key=True),
-    sa.Column("compliance_type", Key, primary_key=True),
+    *_resource_key(primary_key=True),
     sa.Column("resource_type", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("overall_severity", sa.String(16), nullable=False),
     *(sa.Column(name, sa.Integer, nullable=False) for name in COMPLIANT_COLUMNS),
     *(sa.Column(name, sa.Integer, nullable=False) for name in NON_COMPLIANT_COLUMNS),
-    sa.Column("execution_time_ms", sa.BigInteger, nullable=False),
-    sa.Column("execution_id", sa.Text, nullable=True),
-    sa.Column("execution_type", sa.Text, nullable=True),
+    *_execution(nullable=False),
     sa.Column("content_hash", sa.Text, nullable=True),
     sa.Column("patch_group", sa.Text, nullable=True),
     sa.Column("total_size", sa.BigInteger, nullable=False),
@@ -97,18 +105,13 @@ compliance_history = sa.Table(
     "compliance_history",
     metadata,
     sa.Column("id", RowId, primary_key=True, autoincrement=True),
-    sa.Column("account_id", Key, nullable=False),
-    sa.Column("region", Key, nullable=False),
-    sa.Column("resource_id", Key, nullable=False),
-    sa.Column("compliance_type", Key, nullable=False),
+    *_resource_key(primary_key=False),
     sa.Column("recorded_ms", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(16), nullable=True),
     sa.Column("overall_severity", sa.String(16), nullable=True),
     sa.Column("compliant_count", sa.Integer, nullable=False),
     sa.Column("non_compliant_count", sa.Integer, nullable=False),
-    sa.Column("execution_time_ms", sa.BigInteger, nullable=True),
-    sa.Column("execution_id", sa.Text, nullable=True),
-    sa.Column("execution_type", sa.Text, nullable=True),
+    *_execution(nullable=True),
     sa.Column("fleet_delta", sa.SmallInteger, nullable=False),
     sa.Index("ix_compliance_history_resource", "account_id", "region", "resource_id", "id"),
     sa.Index("ix_compliance_history_time", "account_id", "region", "recorded_ms"),
@@ -119,10 +122,7 @@ compliance_events = sa.Table(
     "compliance_events",
     metadata,
     sa.Column("id", RowId, primary_key=True, autoincrement=True),
-    sa.Column("account_id", Key, nullable=False),
-    sa.Column("region", Key, nullable=False),
-    sa.Column("resource_id", Key, nullable=False),
-    sa.Column("compliance_type", Key, nullable=False),
+    *_resource_key(primary_key=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
