@@ -26,6 +26,8 @@ from complyd.config import (
     is_loopback,
     load_credentials,
 )
+from complyd.logs import FORMATS
+from complyd.logs import configure as configure_logs
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
 
 DB_HELP = (
@@ -137,11 +139,43 @@ def main() -> None:
     help="Key for the events' HMAC-SHA256 signature header (required with --webhook).",
 )
 @click.option(
+    "--max-header-size",
+    default=64 * 1024,
+    show_default=True,
+    type=click.IntRange(1024),
+    envvar="COMPLYD_MAX_HEADER_SIZE",
+    help="Largest request line plus headers, in bytes; larger requests are answered 431.",
+)
+@click.option(
+    "--max-header-count",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="COMPLYD_MAX_HEADER_COUNT",
+    help="Most header fields one request may carry; more are answered 431.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
     envvar="COMPLYD_LOG_LEVEL",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    envvar="COMPLYD_LOG_FORMAT",
+    type=click.Choice(FORMATS),
+    help="text lines, or one JSON object per line.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    envvar="COMPLYD_ACCESS_LOG",
+    help="Log every request at info level: operation, status, duration, request id and "
+    "access key id.",
 )
 def serve(
     host: str,
@@ -158,12 +192,17 @@ def serve(
     history_days: float,
     webhooks: tuple[str, ...],
     webhook_secret: str,
+    max_header_size: int,
+    max_header_count: int,
     log_level: str,
+    log_format: str,
+    access_log: bool,
 ) -> None:
     """Serve the four SSM compliance operations over AWS JSON 1.1."""
     import uvicorn
 
     from complyd.web.app import create_app
+    from complyd.web.protocol import Limits, protocol_with
 
     try:
         credentials = load_credentials(credentials_file) if credentials_file else {}
@@ -196,18 +235,31 @@ def serve(
         history_days=history_days,
         webhooks=webhooks,
         webhook_secret=webhook_secret,
+        max_header_size=max_header_size,
+        max_header_count=max_header_count,
+        log_format=log_format,
+        access_log=access_log,
     )
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logs(log_level, log_format)
     with store_errors(settings.resolved_db_url):
         app = create_app(settings)
     # The event loop and the writer thread hand work to each other thousands of times a
     # second; CPython's default 5 ms GIL slice would make each hand-off wait a whole slice.
     sys.setswitchinterval(0.0005)
     mode = f"{len(credentials)} access keys" if credentials else "open mode, signatures unchecked"
-    click.echo(f"complyd {__version__}: {_shown(settings.resolved_db_url)}; {mode}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    logging.getLogger("complyd").info(
+        "complyd %s: %s; %s", __version__, _shown(settings.resolved_db_url), mode
+    )
+    limits = Limits(head_bytes=max_header_size, headers=max_header_count)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,  # configure_logs routes uvicorn's loggers through complyd's handler
+        access_log=False,  # complyd's own access log knows the operation and request id
+        http=protocol_with(limits),
+    )
 
 
 @main.command()

@@ -119,6 +119,12 @@ class Settings:
     # State-change events are POSTed to these URLs, signed with the secret (HMAC-SHA256).
     webhooks: tuple[str, ...] = ()
     webhook_secret: str = field(default="", repr=False)
+    # A request's line and headers, and how many header fields it may carry (answered 431).
+    max_header_size: int = 64 * 1024
+    max_header_count: int = 100
+    log_format: str = "text"
+    # One line per request (operation, status, duration, request id, access key id).
+    access_log: bool = True
 
     @property
     def body_size_limit(self) -> int:

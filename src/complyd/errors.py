@@ -97,6 +97,17 @@ class ItemSizeLimitExceededException(ComplianceError):
         return {"TypeName": self.type_name}
 
 
+class InvalidItemContentException(ComplianceError):
+    code = "InvalidItemContentException"
+
+    def __init__(self, message: str = "", type_name: str = "AWS:ComplianceItem") -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+    def extra_members(self) -> dict[str, str]:
+        return {"TypeName": self.type_name}
+
+
 class InternalServerError(ComplianceError):
     code = "InternalServerError"
     status = 500

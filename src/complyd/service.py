@@ -18,6 +18,7 @@ from complyd.changes import summary_change
 from complyd.config import Settings
 from complyd.errors import (
     ComplianceTypeCountLimitExceededException,
+    InvalidItemContentException,
     InvalidResourceId,
     InvalidResourceType,
     ItemSizeLimitExceededException,
@@ -45,7 +46,8 @@ from complyd.summaries import count_change, resource_summary
 # AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
 MANAGED_NODE_ID = re.compile(r"(i-(\w{8}|\w{17})|mi-\w{17})", re.ASCII)
 CUSTOM_PREFIX = "Custom:"
-BUILT_IN_TYPES = ("Association", "Patch")
+ASSOCIATION = "Association"
+BUILT_IN_TYPES = (ASSOCIATION, "Patch")
 # Items with an Id sort first, by Id; items without one follow in the order they were sent.
 ID_KEY_PREFIX = "a"
 NO_ID_KEY_PREFIX = "b"
@@ -101,11 +103,6 @@ class ComplianceService:
                 f"ComplianceType '{ctype}' is not supported: use Association, Patch or "
                 "Custom:<name>."
             )
-        if request.upload_type is UploadType.PARTIAL and ctype != "Association":
-            raise ValidationException(
-                "UploadType PARTIAL is supported only for ComplianceType Association, "
-                f"not '{ctype}'."
-            )
 
     @staticmethod
     def _check_item_ids(request: PutRequest) -> None:
@@ -139,6 +136,15 @@ class ComplianceService:
                 return PutOutcome(False, "unchanged content hash")
             if request.execution.execution_time_ms < current.execution.execution_time_ms:
                 return PutOutcome(False, "older execution time")
+        partial_put = request.upload_type is UploadType.PARTIAL
+        if partial_put and not request.items:
+            # A hash-only put: the client believes the server holds this content already.
+            if request.item_content_hash is None:
+                return PutOutcome(False, "nothing to apply")
+            raise InvalidItemContentException(
+                f"ItemContentHash '{request.item_content_hash}' does not match the stored "
+                f"compliance content of {ctype} on {rid}; send the full list of items."
+            )
         custom_types = sum(1 for r in rows if r.compliance_type.startswith(CUSTOM_PREFIX))
         adds_custom_type = (
             current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
@@ -154,8 +160,10 @@ class ComplianceService:
                 f"The Items of this request take {request.items_size} bytes; the limit for one "
                 f"request is {self.settings.item_size_limit} bytes."
             )
-        partial_put = request.upload_type is UploadType.PARTIAL
-        existing = tx.items_of_type(tenant, rid, ctype) if partial_put else []
+        # Only Association items are upserted by Id; a PARTIAL put of any other type carries
+        # the type's whole list (the patch payload always sends PARTIAL) and replaces it.
+        upsert = partial_put and ctype == ASSOCIATION
+        existing = tx.items_of_type(tenant, rid, ctype) if upsert else []
         items = _merge(request, existing)
         type_size = sum(i.size for i in items)
         other_size = sum(r.total_size for r in rows if r.compliance_type != ctype)
@@ -250,7 +258,7 @@ class ComplianceService:
 
 
 def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredItem]:
-    """The type's items after the put: the sent items (COMPLETE) or upserted by Id (PARTIAL)."""
+    """The type's items after the put: the sent items, upserted by Id into `existing`."""
     by_key: dict[str, StoredItem] = {i.item_key: i for i in existing}
     sequence = 1 + max((int(k[1:]) for k in by_key if k.startswith(NO_ID_KEY_PREFIX)), default=-1)
     for entry in request.items:

@@ -61,6 +61,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def stderr_path(self) -> Path:
+        """What the current (or last) process wrote to standard error: its log."""
+        return self.log_dir / f"server-{self.starts}.stderr"
+
     def command(self) -> list[str]:
         return [
             sys.executable,
@@ -93,8 +98,7 @@ class Server:
         """Starts the process and waits for /healthz; returns its stderr tail on failure."""
         self.port = free_port()
         self.starts += 1
-        stderr_path = self.log_dir / f"server-{self.starts}.stderr"
-        with open(stderr_path, "wb") as err:
+        with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 self.command(),
                 stdout=subprocess.DEVNULL,
@@ -112,7 +116,7 @@ class Server:
                 pass
             time.sleep(0.1)
         self.stop()
-        return stderr_path.read_text(errors="replace")[-4000:]
+        return self.stderr_path.read_text(errors="replace")[-4000:]
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:

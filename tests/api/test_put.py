@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .harness import Server, Tenant, make_client, new_instance_id
+from .harness import Api, Server, Tenant, make_client, new_instance_id
 from .reference import (
     T0,
     T0_EPOCH,
@@ -149,6 +149,72 @@ def test_partial_upserts_by_id_and_keeps_each_items_execution(ssm: Any) -> None:
     [row] = rows_of(ssm, rid)
     assert row["ExecutionSummary"].get("ExecutionId") == "run-2"
     assert row["Status"] == "NON_COMPLIANT"
+
+
+@pytest.mark.parametrize("ctype", ["Patch", "Custom:scan"])
+def test_partial_on_other_types_replaces_the_type_like_complete(ssm: Any, ctype: str) -> None:
+    rid = new_instance_id()
+    put(ssm, rid, "Association", [entry("assoc-1")])
+    put(ssm, rid, ctype, [entry("k1"), entry("k2", "HIGH", "NON_COMPLIANT")], upload_type="PARTIAL")
+    put(ssm, rid, ctype, [entry("k3", "LOW")], when=at(60), upload_type="PARTIAL")
+    assert view(list_items(ssm, rid)) == [
+        ("Association", "assoc-1", "LOW", "COMPLIANT", None),
+        (ctype, "k3", "LOW", "COMPLIANT", None),
+    ]
+    [row] = [r for r in rows_of(ssm, rid) if r["ComplianceType"] == ctype]
+    assert (row["Status"], row["CompliantSummary"]["CompliantCount"]) == ("COMPLIANT", 1)
+
+
+@pytest.mark.parametrize("ctype", ["Association", "Patch", "Custom:scan"])
+def test_hash_only_partial_put_with_an_unknown_hash_is_refused_and_changes_nothing(
+    ssm: Any, ctype: str
+) -> None:
+    rid = new_instance_id()
+    with pytest.raises(ClientError) as info:
+        put(ssm, rid, ctype, [], upload_type="PARTIAL", content_hash="never-stored")
+    error = info.value.response["Error"]
+    assert error["Code"] == "InvalidItemContentException"
+    assert "send the full list of items" in error["Message"]
+    assert list_items(ssm, rid) == [] and rows_of(ssm, rid) == []
+
+    put(ssm, rid, ctype, [entry("k1", "HIGH", "NON_COMPLIANT")], content_hash="H1")
+    before = (list_items(ssm, rid), rows_of(ssm, rid))
+    code = error_code(
+        put, ssm, rid, ctype, [], when=at(60), upload_type="PARTIAL", content_hash="H2"
+    )
+    assert code == "InvalidItemContentException"
+    assert (list_items(ssm, rid), rows_of(ssm, rid)) == before
+    # The stored hash: the put succeeds and keeps the items.
+    put(ssm, rid, ctype, [], when=at(90), upload_type="PARTIAL", content_hash="H1")
+    assert (list_items(ssm, rid), rows_of(ssm, rid)) == before
+
+
+def test_partial_put_with_no_items_and_no_hash_is_a_no_op(ssm: Any) -> None:
+    rid = new_instance_id()
+    put(ssm, rid, "Patch", [entry("kb1", "HIGH", "NON_COMPLIANT")], execution_id="scan-1")
+    before = (list_items(ssm, rid), rows_of(ssm, rid))
+    put(ssm, rid, "Patch", [], when=at(60), upload_type="PARTIAL", execution_id="scan-2")
+    assert (list_items(ssm, rid), rows_of(ssm, rid)) == before
+    put(ssm, new_instance_id(), "Custom:none", [], upload_type="PARTIAL")  # nothing stored: ok
+
+
+def test_invalid_item_content_body_is_aws_shaped(api: Api) -> None:
+    resp = api.error(
+        "PutComplianceItems",
+        {
+            "ResourceId": new_instance_id(),
+            "ResourceType": "ManagedInstance",
+            "ComplianceType": "Patch",
+            "ExecutionSummary": {"ExecutionTime": T0_EPOCH},
+            "Items": [],
+            "UploadType": "PARTIAL",
+            "ItemContentHash": "abc",
+        },
+    )
+    assert resp.status == 400
+    assert resp.body["__type"] == "InvalidItemContentException"
+    assert resp.body["TypeName"] == "AWS:ComplianceItem"
+    assert "abc" in resp.body["message"]
 
 
 def test_duplicate_ids_last_one_wins(ssm: Any) -> None:

@@ -287,13 +287,6 @@ def test_unknown_compliance_type_family(api: Api, ctype: str) -> None:
     assert "compliancetype" in resp.message.lower()
 
 
-@pytest.mark.parametrize("ctype", ["Patch", "Custom:abc"])
-def test_partial_upload_only_for_association(api: Api, ctype: str) -> None:
-    resp = api.error(PUT, good_put(ComplianceType=ctype, UploadType="PARTIAL"))
-    assert resp.error_type == "ValidationException"
-    assert "PARTIAL" in resp.message or "Association" in resp.message
-
-
 @pytest.mark.parametrize("operation", LISTS)
 @pytest.mark.parametrize(
     ("flt", "fragment"),

@@ -5,7 +5,7 @@ Owns two things. `valid_body(operation, domain)` walks the operation's input sha
 (required members always, optional ones sometimes), lists and maps within their min/max, strings
 within their length, enum and pattern, integers within their range. Where the model leaves a
 leaf open but complyd's documented rules do not (managed-node ids, ManagedInstance, the
-Association/Patch/Custom: types, PARTIAL only for Association, one ResourceIds entry, filters
+Association/Patch/Custom: types, one ResourceIds entry, filters
 with a Key and Values), the `Domain` supplies the leaf. The corruptions then break one thing
 each, in a way the README says is refused, and name the error types that may answer it.
 
@@ -380,8 +380,6 @@ def broken_constraint(draw: Draw, operation: str, body: dict[str, Any]) -> Corru
             )
         if name == "ComplianceStringFilterKey":
             options.append((path, "NoSuchKey", "InvalidFilter"))
-    if operation == "PutComplianceItems" and body["ComplianceType"] != "Association":
-        options.append((("UploadType",), "PARTIAL", "ValidationException"))
     assume(options)
     path, new, error = draw(st.sampled_from(options))
     return Corrupted("broken constraint", serialize(replaced(body, path, new)), frozenset({error}))

@@ -57,9 +57,7 @@ puts = st.builds(
         ExecutionSummary(t, "exec-" + str(t)),
         items,
         10,
-        upload_type=UploadType.PARTIAL
-        if partial and ctype == "Association"
-        else UploadType.COMPLETE,
+        upload_type=UploadType.PARTIAL if partial else UploadType.COMPLETE,
     ),
     st.sampled_from(RESOURCES),
     st.sampled_from(TYPES),

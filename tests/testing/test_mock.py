@@ -75,10 +75,11 @@ BAD_CALLS: list[tuple[str, dict[str, Any]]] = [
         {
             "ResourceId": RID,
             "ResourceType": "ManagedInstance",
-            "ComplianceType": "Custom:Disk",
+            "ComplianceType": "Patch",
             "ExecutionSummary": {"ExecutionTime": 1700000000},
-            "Items": [entry("a")],
+            "Items": [],
             "UploadType": "PARTIAL",
+            "ItemContentHash": "never-stored",
         },
     ),
     ("list_compliance_items", {"ResourceIds": ["web-01"]}),

@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from complyd.config import Settings
@@ -32,7 +33,8 @@ from complyd.model import MANAGED_INSTANCE, Tenant
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.storage.sql import SqlStore
-from complyd.web.auth import Caller, authenticator_for
+from complyd.web.access import Observed, outcome_of
+from complyd.web.auth import Caller, access_key_id_of, authenticator_for
 from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
 from complyd.web.throttle import RateLimiter
@@ -141,6 +143,9 @@ class Api:
 
 
 WRITE_OPERATIONS = frozenset({"PutComplianceItems"})
+# Requests naming no served operation share one metrics label, so a client sending random
+# X-Amz-Target values cannot grow the label set.
+UNKNOWN_OPERATION = "unknown"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -199,14 +204,18 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     body_limit = settings.body_size_limit
 
     async def dispatch(request: Request) -> Response:
-        request_id = json11.new_request_id()
+        outcome = outcome_of(request.scope)
+        request_id = outcome.request_id = json11.new_request_id()
         headers = json11.response_headers(request_id)
+        target = request.headers.get("x-amz-target")
+        outcome.operation = json11.served_operation(target) or UNKNOWN_OPERATION
         try:
             raw = await read_body(request, body_limit)
             caller = authenticator.caller(signed_request(request, raw))
+            outcome.access_key_id = caller.access_key_id
             if limiter is not None and not limiter.allow(caller.access_key_id):
                 raise ThrottlingException("Rate exceeded")
-            operation = json11.operation_for(request.headers.get("x-amz-target"))
+            operation = json11.operation_for(target)
             if caller.read_only and operation in WRITE_OPERATIONS:
                 raise access_denied(caller, operation)
             json11.check_content_type(request.headers.get("content-type"))
@@ -214,11 +223,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             result = await api.call(operation, caller.tenant, body, len(raw))
             return Response(result, status_code=200, headers=headers)
         except ComplianceError as error:
+            outcome.code = error.code
+            if outcome.access_key_id is None:
+                outcome.access_key_id = access_key_id_of(request.headers.get("authorization"))
             return Response(json11.error_body(error), status_code=error.status, headers=headers)
         except Exception:
             log.exception("internal error handling request %s", request_id)
             fault = InternalServerError(f"An internal error occurred. Request id: {request_id}")
+            outcome.code = fault.code
             return Response(json11.error_body(fault), status_code=fault.status, headers=headers)
+
+    async def browse(_request: Request) -> Response:
+        # A browser pointed at the endpoint gets the dashboard; SDKs only ever POST here.
+        return RedirectResponse("/ui/", status_code=302)
 
     async def healthz(_request: Request) -> Response:
         try:
@@ -236,12 +253,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     metrics = Metrics(store)
     routes = [
-        Route("/", metrics.instrument(dispatch), methods=["POST"]),
+        Route("/", dispatch, methods=["POST"]),
+        Route("/", browse, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Dashboard(api.service, store, authenticator).mount(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    observed = Middleware(Observed, observe=metrics.observe, access_log=settings.access_log)
+    app = Starlette(routes=routes, middleware=[observed], lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     app.state.service = api.service

@@ -9,6 +9,7 @@ Either way the region is the credential scope's. Must not log or echo secrets.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,15 @@ class Authenticator(Protocol):
 
     def account_of(self, access_key_id: str) -> str | None:
         """The account of a configured access key id, or None."""
+
+
+_CREDENTIAL_KEY = re.compile(r"Credential=([A-Za-z0-9]{1,128})/")
+
+
+def access_key_id_of(authorization: str | None) -> str | None:
+    """The access key id an Authorization header names, for logs of refused requests."""
+    found = _CREDENTIAL_KEY.search(authorization or "")
+    return found.group(1) if found else None
 
 
 def open_mode_account(access_key_id: str) -> str:

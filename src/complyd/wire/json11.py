@@ -21,10 +21,16 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+def served_operation(target: str | None) -> str | None:
+    """`AmazonSSM.ListComplianceItems` -> `ListComplianceItems`; None for anything not served."""
+    prefix, _, name = (target or "").partition(".")
+    return name if prefix == TARGET_PREFIX and name in OPERATIONS else None
+
+
 def operation_for(target: str | None) -> str:
     """`AmazonSSM.ListComplianceItems` -> `ListComplianceItems`, for the operations served."""
-    prefix, _, name = (target or "").partition(".")
-    if prefix != TARGET_PREFIX or name not in OPERATIONS:
+    name = served_operation(target)
+    if name is None:
         shown = target if target else "(none)"
         raise UnknownOperationException(
             f"Operation {shown} is not supported. Send X-Amz-Target: {TARGET_PREFIX}.<Operation> "

@@ -1,0 +1,128 @@
+"""The HTTP/1.1 connection protocol complyd serves with: uvicorn's httptools protocol, with
+request heads bounded.
+
+llhttp, under httptools, accepts a request line and headers of any size and number, and
+uvicorn keeps them all in memory, so one client could send a 100 MB header or a million
+headers. Here a request whose line and headers take more than `Limits.head_bytes`, or that
+carries more than `Limits.headers` header fields, is answered `431` with an AWS-shaped body
+(`RequestHeaderFieldsTooLarge`) and its connection closed, before the application sees it.
+Must not know what the application does with a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADERS_TOO_LARGE = "RequestHeaderFieldsTooLarge"
+# Bytes per header line beyond its name and value: ": " and CRLF.
+_LINE_OVERHEAD = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    head_bytes: int = 64 * 1024
+    headers: int = 100
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback; httptools re-raises it as HttpParserCallbackError."""
+
+
+def protocol_with(limits: Limits) -> type[asyncio.Protocol]:
+    """The protocol class uvicorn should use (`uvicorn.Config(http=...)`) for these limits."""
+    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"limits": limits})
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    limits = Limits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        # Raw bytes received since the current request began, while its head is incomplete:
+        # bounds what the parser buffers for a header that is still arriving.
+        self._raw_in_head = 0
+        self._in_head = False
+        self._refusal: str | None = None
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        self._raw_in_head = 0
+        self._in_head = True
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= self.limits.headers:
+            self._refusal = (
+                f"The request carries more than {self.limits.headers} header fields, the most "
+                "this server accepts."
+            )
+            raise _HeadTooLarge
+        self._count(len(name) + len(value) + _LINE_OVERHEAD)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def _count(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > self.limits.head_bytes:
+            self._refusal = self._too_many_bytes()
+            raise _HeadTooLarge
+
+    def _too_many_bytes(self) -> str:
+        return (
+            f"The request line and headers take more than {self.limits.head_bytes} bytes, the "
+            "most this server accepts (see --max-header-size)."
+        )
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's own data_received, except that a head over the limits is answered 431
+        # (uvicorn would log and answer any parser error as a plain 400).
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if self._refusal is not None:
+                self._refuse(self._refusal)
+                return
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        if self._in_head:
+            self._raw_in_head += len(data)
+            if self._raw_in_head > self.limits.head_bytes + _LINE_OVERHEAD:
+                self._refuse(self._too_many_bytes())
+
+    def _refuse(self, message: str) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        body = orjson.dumps({"__type": HEADERS_TOO_LARGE, "message": message})
+        head = (
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            "content-type: application/x-amz-json-1.1\r\n"
+            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
+            f"content-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("ascii") + body)
+        self.transport.close()
