@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 MANAGED_INSTANCE = "ManagedInstance"
@@ -152,6 +152,21 @@ class ResourceSummary:
     patch_group: str | None
     total_size: int
 
+
+# List pages as the store reads them: every column but the tenant's, in table order, with
+# statuses and severities as their names and Details as JSON text. The API encodes these
+# straight to the wire (no domain object per row); `storage.rows` turns them into the
+# dataclasses above for everything else.
+#   (resource_id, compliance_type, item_key, item_id, title, status, severity, details,
+#    execution_time_ms, execution_id, execution_type, size)
+ItemRecord = tuple[
+    str, str, str, str | None, str | None, str, str, str, int, str | None, str | None, int
+]
+#   (resource_id, compliance_type, resource_type, status, overall_severity, the six compliant
+#    counts then the six non-compliant counts in Severity order, execution_time_ms,
+#    execution_id, execution_type, content_hash, patch_group, total_size)
+SummaryRecord = tuple[Any, ...]
+SUMMARY_COUNTS = slice(5, 17)
 
 Rollup = tuple[Status, Severity]
 

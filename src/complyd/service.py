@@ -29,13 +29,16 @@ from complyd.filters import ITEM_KEYS, SUMMARY_KEYS, matches, parse_filters
 from complyd.model import (
     FLEET_TOTAL,
     MANAGED_INSTANCE,
+    Condition,
     Field,
     Filter,
     ItemEntry,
+    ItemRecord,
     Page,
     PutRequest,
     ResourceSummary,
     StoredItem,
+    SummaryRecord,
     Tenant,
     TypeSummary,
     UploadType,
@@ -201,6 +204,28 @@ class ComplianceService:
         after: tuple[str, ...] | None,
         limit: int,
     ) -> Page[StoredItem]:
+        resource_id, conditions = self._item_query(resource_ids, resource_types, filters)
+        return self.store.list_items(tenant, resource_id, conditions, after, limit)
+
+    def compliance_item_records(
+        self,
+        tenant: Tenant,
+        resource_ids: Sequence[str] | None,
+        resource_types: Sequence[str] | None,
+        filters: Sequence[Filter],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[ItemRecord]:
+        """list_compliance_items as the store's records, for encoding straight to the wire."""
+        resource_id, conditions = self._item_query(resource_ids, resource_types, filters)
+        return self.store.item_records(tenant, resource_id, conditions, after, limit)
+
+    def _item_query(
+        self,
+        resource_ids: Sequence[str] | None,
+        resource_types: Sequence[str] | None,
+        filters: Sequence[Filter],
+    ) -> tuple[str | None, list[Condition]]:
         if resource_ids is not None and len(resource_ids) > 1:
             shown = "[" + ", ".join(resource_ids) + "]"
             raise ValidationException(
@@ -215,8 +240,7 @@ class ComplianceService:
         resource_id = resource_ids[0] if resource_ids else None
         if resource_id is not None:
             self._check_resource_id(resource_id)
-        conditions = parse_filters(filters, ITEM_KEYS)
-        return self.store.list_items(tenant, resource_id, conditions, after, limit)
+        return resource_id, parse_filters(filters, ITEM_KEYS)
 
     def list_resource_compliance_summaries(
         self,
@@ -227,6 +251,17 @@ class ComplianceService:
     ) -> Page[ResourceSummary]:
         conditions = parse_filters(filters, SUMMARY_KEYS)
         return self.store.list_resource_summaries(tenant, conditions, after, limit)
+
+    def resource_summary_records(
+        self,
+        tenant: Tenant,
+        filters: Sequence[Filter],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[SummaryRecord]:
+        """list_resource_compliance_summaries as the store's records."""
+        conditions = parse_filters(filters, SUMMARY_KEYS)
+        return self.store.summary_records(tenant, conditions, after, limit)
 
     def list_compliance_summaries(
         self,

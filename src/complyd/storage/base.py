@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from complyd.model import (
     Condition,
     CountChange,
+    ItemRecord,
     Page,
     ResourceSummary,
     Severity,
     Status,
     StoredItem,
     SummaryChange,
+    SummaryRecord,
     Tenant,
     TypeSummary,
 )
@@ -72,6 +74,29 @@ class Store(Protocol):
 
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         """Run `job` in a write transaction; the future resolves once it is durable."""
+
+    # True when reads make no network round trip (an embedded database), so that a bounded
+    # read may run on the caller's event loop.
+    local_reads: bool
+
+    def item_records(
+        self,
+        tenant: Tenant,
+        resource_id: str | None,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[ItemRecord]:
+        """list_items as plain tuples (model.ItemRecord), for encoding straight to the wire."""
+
+    def summary_records(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[SummaryRecord]:
+        """list_resource_summaries as plain tuples (model.SummaryRecord)."""
 
     def list_items(
         self,

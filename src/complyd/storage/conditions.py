@@ -1,13 +1,16 @@
 """Filter conditions as SQL: the same meaning as `complyd.filters.matches`, run by the database.
 
-Owns the mapping from domain fields to columns and the SQL of each operator. Absent values
+Owns the mapping from domain fields to columns, the SQL of each operator, and the bind values
+each condition takes, in the order its SQL takes them: a query's SQL depends only on its shape
+(`shape_of`), so it is compiled once and each call computes only its values. Absent values
 (NULL) match only NOT_EQUAL.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,50 +73,63 @@ def _column(table: sa.Table, condition: Condition) -> sa.ColumnElement[Any]:
     return table.c[_COLUMNS[condition.field]]
 
 
-class Binds:
-    """The bind parameters of one query, named in the order the query asks for them, so
-    queries of the same shape compile to the same SQL whatever their values."""
-
-    def __init__(self, **fixed: Any) -> None:
-        self.values: dict[str, Any] = dict(fixed)
-        self._n = 0
-
-    def __call__(self, value: Any) -> sa.BindParameter[Any]:
-        name = f"v{self._n}"
-        self._n += 1
-        self.values[name] = value
-        return sa.bindparam(name)
-
-
 def shape_of(conditions: Sequence[Condition]) -> tuple[Any, ...]:
     """What makes two condition lists compile to the same SQL."""
     return tuple((c.field, c.operator, len(c.values), c.detail) for c in conditions)
 
 
+def condition_values(condition: Condition) -> list[Any]:
+    """The bind values of `condition_sql(condition)`, in the order its SQL takes them."""
+    op = condition.operator
+    if op is Operator.EQUAL or op is Operator.NOT_EQUAL:
+        return list(condition.values)
+    if op is Operator.BEGIN_WITH:
+        out: list[Any] = []
+        for v in condition.values:
+            text = str(v)
+            out += (len(text), text)
+        return out
+    if condition.field in (Field.SEVERITY, Field.OVERALL_SEVERITY):
+        return [_RANKS[str(v)] for v in condition.values]
+    return list(condition.values)
+
+
+Binds = Iterator[sa.BindParameter[Any]]
+
+
+def binds() -> Binds:
+    """Bind parameters named b0, b1, ... in the order a query takes its values."""
+    return (sa.bindparam(f"b{n}") for n in itertools.count())
+
+
 def condition_sql(table: sa.Table, condition: Condition, bind: Binds) -> sa.ColumnElement[bool]:
+    """The condition as SQL, taking one parameter from `bind` per value of
+    `condition_values(condition)`, in that order (so the SQL of a shape is compiled once and
+    every call only computes its values)."""
     column = _column(table, condition)
-    values = list(condition.values)
+    n = len(condition.values)
     op = condition.operator
     if op is Operator.EQUAL:
-        return column.in_([bind(v) for v in values])
+        return column.in_([next(bind) for _ in range(n)])
     if op is Operator.NOT_EQUAL:
-        return sa.or_(column.is_(None), column.not_in([bind(v) for v in values]))
+        return sa.or_(column.is_(None), column.not_in([next(bind) for _ in range(n)]))
     if op is Operator.BEGIN_WITH:
         # substr, not LIKE: SQLite's LIKE ignores case and both treat % and _ as wildcards.
-        return sa.or_(
-            *(sa.func.substr(column, 1, bind(len(str(v)))) == bind(str(v)) for v in values)
-        )
+        # Each value takes two parameters: its length, then the prefix itself.
+        return sa.or_(*(sa.func.substr(column, 1, next(bind)) == next(bind) for _ in range(n)))
+    left: sa.ColumnElement[Any] = column
     if condition.field in (Field.SEVERITY, Field.OVERALL_SEVERITY):
-        left: sa.ColumnElement[Any] = severity_rank(column)
-        values = [_RANKS[str(v)] for v in values]
-    else:
-        left = column
+        left = severity_rank(column)
     if op is Operator.LESS_THAN:
-        return sa.or_(*(left < bind(v) for v in values))
-    return sa.or_(*(left > bind(v) for v in values))
+        return sa.or_(*(left < next(bind) for _ in range(n)))
+    return sa.or_(*(left > next(bind) for _ in range(n)))
 
 
 def conditions_sql(
     table: sa.Table, conditions: Sequence[Condition], bind: Binds
 ) -> list[sa.ColumnElement[bool]]:
     return [condition_sql(table, c, bind) for c in conditions]
+
+
+def conditions_values(conditions: Sequence[Condition]) -> list[Any]:
+    return [v for c in conditions for v in condition_values(c)]

@@ -7,6 +7,7 @@ from Core (so it is the same for SQLite and PostgreSQL); only the per-call overh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -14,6 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Callable[[Mapping[str, Any]], Sequence[Any] | Mapping[str, Any]]
+OrderedParams = Callable[[Sequence[Any]], Sequence[Any] | Mapping[str, Any]]
+# Parameters named b0, b1, ... take a query's values in order (see storage.conditions.binds).
+_ORDERED = re.compile(r"b(\d+)")
 
 
 def _named(defaults: Mapping[str, Any]) -> Params:
@@ -59,3 +63,29 @@ class Prepared:
     ) -> None:
         sql, params = self._for(conn.dialect)
         cursor.executemany(sql, [params(r) for r in rows])
+
+    def sql_for(self, dialect: sa.Dialect) -> tuple[str, OrderedParams]:
+        """The SQL for `dialect`, and a function from the values of the parameters b0, b1, ...
+        (a list, in that order) to what the driver takes."""
+        compiled = cast(SQLCompiler, self._statement.compile(dialect=dialect))
+        defaults = {k: v for k, v in compiled.params.items() if not _ORDERED.fullmatch(k)}
+        names = compiled.positiontup
+        if compiled.positional and names is not None:
+            slots = [
+                (int(m.group(1)), None) if (m := _ORDERED.fullmatch(n)) else (-1, defaults[n])
+                for n in names
+            ]
+            if not defaults:
+                order = [i for i, _ in slots]
+                if order == list(range(len(order))):
+                    return str(compiled), lambda values: values
+                return str(compiled), lambda values: [values[i] for i in order]
+            return str(compiled), lambda values: [v if i < 0 else values[i] for i, v in slots]
+
+        def named(values: Sequence[Any]) -> Mapping[str, Any]:
+            out = dict(defaults)
+            for i, value in enumerate(values):
+                out[f"b{i}"] = value
+            return out
+
+        return str(compiled), named

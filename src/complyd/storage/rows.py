@@ -13,13 +13,16 @@ from typing import Any
 import orjson
 
 from complyd.model import (
+    SUMMARY_COUNTS,
     ExecutionSummary,
     ItemEntry,
+    ItemRecord,
     ResourceSummary,
     Severity,
     SeverityCounts,
     Status,
     StoredItem,
+    SummaryRecord,
     Tenant,
 )
 from complyd.storage.schema import (
@@ -30,6 +33,8 @@ from complyd.storage.schema import (
 )
 
 ITEMS, SUMMARIES = compliance_items, resource_summaries
+_SEVERITIES = {s.value: s for s in Severity}
+_STATUSES = {s.value: s for s in Status}
 SummaryRow = namedtuple("SummaryRow", SUMMARIES.c.keys())  # type: ignore[misc]
 ItemRow = namedtuple("ItemRow", ITEMS.c.keys())  # type: ignore[misc]
 
@@ -54,6 +59,35 @@ def item_from_row(row: Any) -> StoredItem:
         entry=entry,
         execution=execution_of(row),
         size=row.size,
+    )
+
+
+def item_from_record(r: ItemRecord) -> StoredItem:
+    entry = ItemEntry(
+        severity=_SEVERITIES[r[6]],
+        status=_STATUSES[r[5]],
+        id=r[3],
+        title=r[4],
+        details=orjson.loads(r[7]),
+    )
+    execution = ExecutionSummary(r[8], r[9], r[10])
+    return StoredItem(r[0], r[1], r[2], entry, execution, r[11])
+
+
+def summary_from_record(r: SummaryRecord) -> ResourceSummary:
+    c = r[SUMMARY_COUNTS]
+    return ResourceSummary(
+        resource_id=r[0],
+        resource_type=r[2],
+        compliance_type=r[1],
+        status=_STATUSES[r[3]],
+        overall_severity=_SEVERITIES[r[4]],
+        compliant=SeverityCounts((c[0], c[1], c[2], c[3], c[4], c[5])),
+        non_compliant=SeverityCounts((c[6], c[7], c[8], c[9], c[10], c[11])),
+        execution=ExecutionSummary(r[17], r[18], r[19]),
+        content_hash=r[20],
+        patch_group=r[21],
+        total_size=r[22],
     )
 
 

@@ -14,9 +14,12 @@ import orjson
 
 from complyd.errors import InvalidFilter
 from complyd.model import (
+    MANAGED_INSTANCE,
+    SUMMARY_COUNTS,
     ExecutionSummary,
     Filter,
     ItemEntry,
+    ItemRecord,
     Operator,
     PutRequest,
     ResourceSummary,
@@ -24,6 +27,7 @@ from complyd.model import (
     SeverityCounts,
     Status,
     StoredItem,
+    SummaryRecord,
     TypeSummary,
     UploadType,
 )
@@ -189,6 +193,66 @@ def encode_type_summary(row: TypeSummary) -> dict[str, Any]:
         "ComplianceType": row.compliance_type,
         **encode_halves(row.compliant, row.non_compliant),
     }
+
+
+# -- list pages from the store's records, straight to the wire -------------------------------
+# The same answers as the encoders above give for the domain objects the records stand for
+# (tests/unit compare the two), with no object in between.
+
+
+def encode_item_records(rows: Sequence[ItemRecord]) -> list[dict[str, Any]]:
+    out = []
+    for rid, ctype, _key, item_id, title, status, severity, details, ms, eid, etype, _ in rows:
+        item: dict[str, Any] = {
+            "ComplianceType": ctype,
+            "ResourceType": MANAGED_INSTANCE,
+            "ResourceId": rid,
+        }
+        if item_id is not None:
+            item["Id"] = item_id
+        if title is not None:
+            item["Title"] = title
+        item["Status"] = status
+        item["Severity"] = severity
+        execution: dict[str, Any] = {"ExecutionTime": ms / 1000}
+        if eid:
+            execution["ExecutionId"] = eid
+        if etype:
+            execution["ExecutionType"] = etype
+        item["ExecutionSummary"] = execution
+        item["Details"] = orjson.Fragment(details)
+        out.append(item)
+    return out
+
+
+def encode_summary_records(rows: Sequence[SummaryRecord]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        c = r[SUMMARY_COUNTS]
+        execution: dict[str, Any] = {"ExecutionTime": r[17] / 1000}
+        if r[18]:
+            execution["ExecutionId"] = r[18]
+        if r[19]:
+            execution["ExecutionType"] = r[19]
+        out.append(
+            {
+                "ComplianceType": r[1],
+                "ResourceType": r[2],
+                "ResourceId": r[0],
+                "Status": r[3],
+                "OverallSeverity": r[4],
+                "ExecutionSummary": execution,
+                "CompliantSummary": {
+                    "CompliantCount": c[0] + c[1] + c[2] + c[3] + c[4] + c[5],
+                    "SeveritySummary": dict(zip(COUNT_NAMES, c[0:6], strict=True)),
+                },
+                "NonCompliantSummary": {
+                    "NonCompliantCount": c[6] + c[7] + c[8] + c[9] + c[10] + c[11],
+                    "SeveritySummary": dict(zip(COUNT_NAMES, c[6:12], strict=True)),
+                },
+            }
+        )
+    return out
 
 
 def page_body(

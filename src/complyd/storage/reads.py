@@ -1,0 +1,375 @@
+"""Every read of the store: list pages by keyset and fleet counts, on plain DB-API connections.
+
+Owns the read connections (a stack of driver connections in autocommit, one per concurrent
+reader, so a read takes no pool checkout and no transaction begin), the SQL of each query shape
+(compiled once, then run with only its values computed per call), and reading rows as plain
+tuples: list pages come back as `ItemRecord` / `SummaryRecord` tuples, never as domain objects.
+Fleet counts read the counters every put keeps, or, under filters, the summary rows; never the
+items. Must not contain compliance rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from complyd.model import (
+    FLEET_TOTAL,
+    Condition,
+    ItemRecord,
+    Page,
+    Severity,
+    SeverityCounts,
+    Status,
+    SummaryRecord,
+    Tenant,
+    TypeSummary,
+)
+from complyd.storage.base import ComplianceCount
+from complyd.storage.conditions import (
+    Binds,
+    binds,
+    conditions_sql,
+    conditions_values,
+    severity_rank,
+    shape_of,
+)
+from complyd.storage.prepared import Prepared
+from complyd.storage.schema import (
+    FLEET_KEY,
+    compliance_counts,
+    compliance_items,
+    resource_summaries,
+)
+
+ITEMS, SUMMARIES, COUNTS = compliance_items, resource_summaries, compliance_counts
+# Connections kept open for reuse; more concurrent readers than this open and close their own.
+MAX_IDLE_CONNECTIONS = 32
+MAX_SHAPES = 4096
+
+
+class ReadConnections:
+    """Driver connections for reads, reused LIFO; each in autocommit, so every statement reads
+    one consistent snapshot and nothing is left open between calls."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _open(self) -> Any:
+        pooled = self._engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        pooled.detach()  # ours for good: the engine's pool neither counts nor recycles it
+        if self._engine.dialect.name == "postgresql":
+            driver.autocommit = True
+        return driver
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        try:
+            conn = self._idle.pop()  # atomic under the GIL
+        except IndexError:
+            conn = self._open()
+        try:
+            yield conn
+        except BaseException:
+            conn.close()  # it may be broken or mid-statement: never reuse it
+            raise
+        if self._closed or len(self._idle) >= MAX_IDLE_CONNECTIONS:
+            conn.close()
+        else:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _tenant(table: sa.Table, bind: Binds) -> list[sa.ColumnElement[bool]]:
+    return [table.c.account_id == next(bind), table.c.region == next(bind)]
+
+
+def _after(
+    columns: Sequence[sa.ColumnElement[Any]], after: bool, bind: Binds
+) -> list[sa.ColumnElement[bool]]:
+    if not after:
+        return []
+    return [sa.tuple_(*columns) > sa.tuple_(*(next(bind) for _ in columns))]
+
+
+def _page(rows: list[Any], limit: int, key: Callable[[Any], tuple[str, ...]]) -> Page[Any]:
+    """A page of `limit` rows from `limit + 1` read; the extra row says another page follows."""
+    if len(rows) > limit:
+        del rows[limit:]
+        return Page(rows, key(rows[-1]))
+    return Page(rows, None)
+
+
+def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, SeverityCounts]:
+    """{(status, severity): n} -> (compliant counts, non-compliant counts)."""
+    compliant = {
+        Severity(sev): n for (st, sev), n in counts.items() if st == Status.COMPLIANT.value
+    }
+    non = {Severity(sev): n for (st, sev), n in counts.items() if st == Status.NON_COMPLIANT.value}
+    return SeverityCounts.of(compliant), SeverityCounts.of(non)
+
+
+# Everything but the tenant, in table order: the ItemRecord and SummaryRecord layouts. Details
+# travel as JSON text on both engines.
+_ITEM_COLUMNS = [sa.cast(c, sa.Text).label(c.name) if c.name == "details" else c for c in ITEMS.c][
+    2:
+]
+_SUMMARY_COLUMNS = list(SUMMARIES.c)[2:]
+_ITEM_ORDER = (ITEMS.c.resource_id, ITEMS.c.compliance_type, ITEMS.c.item_key)
+_SUMMARY_ORDER = (SUMMARIES.c.resource_id, SUMMARIES.c.compliance_type)
+
+
+def _item_key(row: ItemRecord) -> tuple[str, ...]:
+    return (row[0], row[1], row[2])
+
+
+def _summary_key(row: SummaryRecord) -> tuple[str, ...]:
+    return (row[0], row[1])
+
+
+class SqlReads:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect
+        self.connections = ReadConnections(engine)
+        self._queries: dict[tuple[Any, ...], tuple[str, Callable[[Any], Any]]] = {}
+
+    def _run(
+        self, shape: tuple[Any, ...], build: Callable[[], sa.Select[Any]], values: list[Any]
+    ) -> list[Any]:
+        """Rows of the query of this shape, compiled on first use, for these values (in the
+        order the built query took its parameters b0, b1, ...)."""
+        found = self._queries.get(shape)
+        if found is None:
+            if len(self._queries) >= MAX_SHAPES:
+                self._queries.clear()
+            found = self._queries[shape] = Prepared(build()).sql_for(self._dialect)
+        sql, params = found
+        with self.connections.connection() as conn:
+            rows: list[Any] = conn.execute(sql, params(values)).fetchall()
+        return rows
+
+    def item_records(
+        self,
+        tenant: Tenant,
+        resource_id: str | None,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[ItemRecord]:
+        values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
+        if after is not None:
+            values += after
+        if resource_id is not None:
+            values.append(resource_id)
+        values.append(limit + 1)
+
+        def build() -> sa.Select[Any]:
+            bind = binds()
+            where = [
+                *_tenant(ITEMS, bind),
+                *conditions_sql(ITEMS, conditions, bind),
+                *_after(_ITEM_ORDER, after is not None, bind),
+            ]
+            if resource_id is not None:
+                where.append(ITEMS.c.resource_id == next(bind))
+            return sa.select(*_ITEM_COLUMNS).where(*where).order_by(*_ITEM_ORDER).limit(next(bind))
+
+        shape = ("items", resource_id is None, after is None, shape_of(conditions))
+        return _page(self._run(shape, build, values), limit, _item_key)
+
+    def summary_records(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: tuple[str, ...] | None,
+        limit: int,
+    ) -> Page[SummaryRecord]:
+        values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
+        if after is not None:
+            values += after
+        values.append(limit + 1)
+
+        def build() -> sa.Select[Any]:
+            bind = binds()
+            where = [
+                *_tenant(SUMMARIES, bind),
+                *conditions_sql(SUMMARIES, conditions, bind),
+                *_after(_SUMMARY_ORDER, after is not None, bind),
+            ]
+            return (
+                sa.select(*_SUMMARY_COLUMNS)
+                .where(*where)
+                .order_by(*_SUMMARY_ORDER)
+                .limit(next(bind))
+            )
+
+        shape = ("summaries", after is None, shape_of(conditions))
+        return _page(self._run(shape, build, values), limit, _summary_key)
+
+    def type_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: str | None,
+        limit: int,
+    ) -> Page[TypeSummary]:
+        """Per-type resource counts in type order, for types strictly after `after`: from the
+        counters, or under filters (which select resource rows) by counting the rows."""
+        values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
+        if after is not None:
+            values.append(after)
+        # The page's types are chosen by a subquery that takes the same values again.
+        values = [*values, *values, limit + 1]
+        counted = bool(conditions)
+
+        def build() -> sa.Select[Any]:
+            bind = binds()
+            if counted:
+                table, ctype, status, severity = (
+                    SUMMARIES,
+                    SUMMARIES.c.compliance_type,
+                    SUMMARIES.c.status,
+                    SUMMARIES.c.overall_severity,
+                )
+                count: sa.ColumnElement[Any] = sa.func.count()
+            else:
+                table, ctype, status, severity = (
+                    COUNTS,
+                    COUNTS.c.compliance_type,
+                    COUNTS.c.status,
+                    COUNTS.c.severity,
+                )
+                # PostgreSQL sums a BIGINT as NUMERIC, which the driver hands back as Decimal.
+                count = sa.cast(sa.func.sum(COUNTS.c.resources), sa.BigInteger)
+
+            def where() -> list[sa.ColumnElement[bool]]:
+                out = [*_tenant(table, bind)]
+                if counted:
+                    out += conditions_sql(SUMMARIES, conditions, bind)
+                else:
+                    out += [ctype != FLEET_KEY, COUNTS.c.resources > 0]
+                if after is not None:
+                    out.append(ctype > next(bind))
+                return out
+
+            outer = where()
+            # The page's types first (keyset, LIMIT), then their counts in one pass.
+            types = (
+                sa.select(ctype)
+                .where(*where())
+                .group_by(ctype)
+                .order_by(ctype)
+                .limit(next(bind))
+                .subquery()
+            )
+            return (
+                sa.select(ctype, status, severity, count)
+                .where(*outer, ctype.in_(sa.select(types.c.compliance_type)))
+                .group_by(ctype, status, severity)
+                .order_by(ctype)
+            )
+
+        shape = ("types", counted, after is None, shape_of(conditions))
+        counts: dict[str, dict[tuple[str, str], int]] = {}
+        for t, st, sev, n in self._run(shape, build, values):
+            counts.setdefault(t, {})[(st, sev)] = n
+        page = _page(list(counts), limit, lambda t: (t,))
+        return Page([TypeSummary(t, *_halves(counts[t])) for t in page.rows], page.last_key)
+
+    def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
+        """Resources counted once over all their selected rows (compliance_type FleetTotal)."""
+        values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
+        counts: dict[tuple[str, str], int] = {}
+        if not conditions:
+
+            def counters() -> sa.Select[Any]:
+                bind = binds()
+                return sa.select(COUNTS.c.status, COUNTS.c.severity, COUNTS.c.resources).where(
+                    *_tenant(COUNTS, bind), COUNTS.c.compliance_type == FLEET_KEY,
+                    COUNTS.c.resources > 0,
+                )  # fmt: skip
+
+            for st, sev, n in self._run(("fleet-counters",), counters, values):
+                counts[(st, sev)] = n
+            return TypeSummary(FLEET_TOTAL, *_halves(counts))
+
+        def build() -> sa.Select[Any]:
+            bind = binds()
+            where = [*_tenant(SUMMARIES, bind), *conditions_sql(SUMMARIES, conditions, bind)]
+            non_compliant = SUMMARIES.c.status == Status.NON_COMPLIANT.value
+            rank = severity_rank(SUMMARIES.c.overall_severity)
+            per_resource = (
+                sa.select(
+                    sa.func.max(sa.case((non_compliant, 1), else_=0)).label("nc"),
+                    sa.func.max(sa.case((non_compliant, rank))).label("nc_rank"),
+                    sa.func.max(rank).label("any_rank"),
+                )
+                .where(*where)
+                .group_by(SUMMARIES.c.resource_id)
+                .subquery()
+            )
+            sev_rank = sa.case(
+                (per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank
+            )
+            return sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(
+                per_resource.c.nc, sev_rank
+            )
+
+        by_rank = {s.rank: s.value for s in Severity}
+        for nc, r, n in self._run(("fleet", shape_of(conditions)), build, values):
+            status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
+            counts[(status.value, by_rank[r])] = n
+        return TypeSummary(FLEET_TOTAL, *_halves(counts))
+
+    def counts(self) -> list[ComplianceCount]:
+        query = sa.select(COUNTS).where(COUNTS.c.resources > 0).order_by(*COUNTS.primary_key)
+        with self._engine.connect() as conn:
+            return [
+                ComplianceCount(
+                    Tenant(r.account_id, r.region),
+                    r.compliance_type if r.compliance_type != FLEET_KEY else FLEET_TOTAL,
+                    Status(r.status),
+                    Severity(r.severity),
+                    r.resources,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def tenants(self) -> list[Tenant]:
+        # SELECT DISTINCT would read every summary row, and the dashboard asks on every page.
+        # Seeking along the index to the next region of the same account, else to the next
+        # account, costs two probes per tenant. (A row-value `(account_id, region) > (a, r)`
+        # seek is not used: SQLite scans with it.)
+        account, region = SUMMARIES.c.account_id, SUMMARIES.c.region
+        first = sa.select(account, region).order_by(account, region).limit(1)
+        found: list[Tenant] = []
+        with self._engine.connect() as conn:
+            row = conn.execute(first).first()
+            while row is not None:
+                found.append(Tenant(row[0], row[1]))
+                row = conn.execute(first.where(account == row[0], region > row[1])).first()
+                if row is None:
+                    row = conn.execute(first.where(account > found[-1].account_id)).first()
+        return found
+
+    def ping(self) -> None:
+        with self.connections.connection() as conn:
+            conn.execute("SELECT 1").fetchall()
+
+    def close(self) -> None:
+        self.connections.close()

@@ -1,0 +1,287 @@
+"""POST /: the AWS JSON 1.1 API, as a plain ASGI endpoint.
+
+Owns the request path of the four operations: the body read under its cap, the caller, the
+X-Amz-Target dispatch table, running each operation, AWS error rendering, and reporting each
+request's outcome to the metrics and the access log. Puts are awaited on the store's write
+future (no thread is held while the disk syncs). A list read whose cost is bounded (a keyset
+page with no filter, or the fleet counters) runs on the event loop when the store reads
+locally, since handing it to a thread would cost more than the read; every other read runs on
+the read threads. Must not contain compliance rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from starlette.types import Message, Receive, Scope, Send
+
+from complyd.errors import (
+    AccessDeniedException,
+    ComplianceError,
+    InternalServerError,
+    RequestEntityTooLargeException,
+    SerializationException,
+    ThrottlingException,
+)
+from complyd.model import Page, Tenant
+from complyd.service import ComplianceService
+from complyd.web.access import OK, Outcome, log_request
+from complyd.web.auth import Authenticator, Caller, access_key_id_of
+from complyd.web.throttle import RateLimiter
+from complyd.wire import codec, json11
+from complyd.wire.sigv4 import SignedRequest
+from complyd.wire.tokens import TokenCodec
+
+log = logging.getLogger("complyd")
+T = TypeVar("T")
+
+Handler = Callable[[Tenant, dict[str, Any], int], Awaitable[bytes]]
+Observer = Callable[[str, str, float], None]
+
+WRITE_OPERATIONS = frozenset({"PutComplianceItems"})
+# Requests naming no served operation share one metrics label, so a client sending random
+# X-Amz-Target values cannot grow the label set.
+UNKNOWN_OPERATION = "unknown"
+# Bodies larger than this are decoded and validated off the event loop.
+INLINE_DECODE_BYTES = 64 * 1024
+_CONTENT_TYPE = json11.CONTENT_TYPE.encode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    body_limit: int
+    access_log: bool
+    # True when the store reads without network round trips (SQLite): bounded reads then run
+    # on the event loop.
+    local_reads: bool
+    read_threads: int = 8
+
+
+def headers_of(scope: Scope) -> dict[str, str]:
+    """Request headers by lower-case name; repeated headers joined with ',' (as SigV4 does)."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1")
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return headers
+
+
+async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    """The body, refused as soon as it is known to be larger than `limit` bytes."""
+    length = headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    more = message.get("more_body", False)
+    if message["type"] != "http.request":
+        raise _hung_up()
+    if not more and len(body) <= limit:
+        return body
+    chunks, size = [body], len(body)
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _hung_up()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    if size > limit:
+        raise _too_large(limit)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestEntityTooLargeException:
+    return RequestEntityTooLargeException(
+        f"The request body is larger than the {limit} bytes this server accepts "
+        "(see --max-body-size)."
+    )
+
+
+def _hung_up() -> SerializationException:
+    # A client that hangs up mid-body sent a truncated request, not a server fault.
+    return SerializationException("The connection closed before the request body was complete.")
+
+
+def access_denied(caller: Caller, operation: str) -> AccessDeniedException:
+    t = caller.tenant
+    return AccessDeniedException(
+        f"User: arn:aws:iam::{t.account_id}:user/{caller.access_key_id} is not authorized to "
+        f"perform: ssm:{operation} on resource: arn:aws:ssm:{t.region}:{t.account_id}:* "
+        "because the access key is read-only"
+    )
+
+
+class Api:
+    """The four operations: a literal dispatch table from X-Amz-Target to handler."""
+
+    def __init__(
+        self,
+        service: ComplianceService,
+        tokens: TokenCodec,
+        authenticator: Authenticator,
+        limiter: RateLimiter | None,
+        options: ApiOptions,
+        observe: Observer,
+    ) -> None:
+        self.service = service
+        self.tokens = tokens
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.options = options
+        self.observe = observe
+        self.readers = ThreadPoolExecutor(options.read_threads, thread_name_prefix="complyd-read")
+        self.handlers: dict[str, Handler] = {
+            "PutComplianceItems": self.put_compliance_items,
+            "ListComplianceItems": self.list_compliance_items,
+            "ListComplianceSummaries": self.list_compliance_summaries,
+            "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
+        }
+
+    def close(self) -> None:
+        self.readers.shutdown(wait=True)
+
+    # -- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        request_id = json11.new_request_id()
+        headers = headers_of(scope)
+        target = headers.get("x-amz-target")
+        operation = json11.served_operation(target)
+        outcome = Outcome(operation or UNKNOWN_OPERATION, OK, request_id)
+        status = 200
+        try:
+            raw = await read_body(receive, headers, self.options.body_limit)
+            signed = SignedRequest(
+                method="POST",
+                raw_path=scope.get("raw_path", b"/").decode("latin-1"),
+                raw_query=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=raw,
+            )
+            caller = self.authenticator.caller(signed)
+            outcome.access_key_id = caller.access_key_id
+            if self.limiter is not None and not self.limiter.allow(caller.access_key_id):
+                raise ThrottlingException("Rate exceeded")
+            name = json11.operation_for(target)
+            if caller.read_only and name in WRITE_OPERATIONS:
+                raise access_denied(caller, name)
+            json11.check_content_type(headers.get("content-type"))
+            body = json11.parse_body(raw)
+            payload = await self.handlers[name](caller.tenant, body, len(raw))
+        except ComplianceError as error:
+            outcome.code, status, payload = error.code, error.status, json11.error_body(error)
+            if outcome.access_key_id is None:
+                outcome.access_key_id = access_key_id_of(headers.get("authorization"))
+        except Exception:
+            log.exception("internal error handling request %s", request_id)
+            fault = InternalServerError(f"An internal error occurred. Request id: {request_id}")
+            outcome.code, status, payload = fault.code, fault.status, json11.error_body(fault)
+        await send(_start(status, request_id, len(payload)))
+        await send({"type": "http.response.body", "body": payload})
+        elapsed = time.perf_counter() - start
+        self.observe(outcome.operation or UNKNOWN_OPERATION, outcome.code, elapsed)
+        if self.options.access_log:
+            log_request(scope, status, outcome, elapsed)
+
+    # -- the operations -----------------------------------------------------------------------
+
+    async def _read(self, bounded: bool, read: Callable[[], T]) -> T:
+        if bounded and self.options.local_reads:
+            return read()
+        return await asyncio.get_running_loop().run_in_executor(self.readers, read)
+
+    async def put_compliance_items(self, tenant: Tenant, body: dict[str, Any], size: int) -> bytes:
+        if size > INLINE_DECODE_BYTES:
+            loop = asyncio.get_running_loop()
+            request = await loop.run_in_executor(self.readers, codec.decode_put, body)
+        else:
+            request = codec.decode_put(body)
+        await asyncio.wrap_future(self.service.submit_put(tenant, request))
+        return b"{}"
+
+    def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:
+        if req.next_token is None:
+            return None
+        return self.tokens.open(req.next_token, op, tenant, req.fingerprint())
+
+    def _page(
+        self,
+        op: str,
+        tenant: Tenant,
+        req: codec.ListRequest,
+        member: str,
+        rows: list[dict[str, Any]],
+        page: Page[Any],
+    ) -> bytes:
+        token = None
+        if page.last_key is not None:
+            token = self.tokens.mint(op, tenant, req.fingerprint(), page.last_key)
+        return orjson.dumps(codec.page_body(member, rows, token))
+
+    async def list_compliance_items(self, tenant: Tenant, body: dict[str, Any], _: int) -> bytes:
+        op = "ListComplianceItems"
+        req = codec.decode_list(op, body)
+        after = self._cursor(op, tenant, req)
+        page = await self._read(
+            not req.filters,
+            lambda: self.service.compliance_item_records(
+                tenant, req.resource_ids, req.resource_types, req.filters, after, req.max_results
+            ),
+        )
+        rows = codec.encode_item_records(page.rows)
+        return self._page(op, tenant, req, "ComplianceItems", rows, page)
+
+    async def list_resource_compliance_summaries(
+        self, tenant: Tenant, body: dict[str, Any], _: int
+    ) -> bytes:
+        op = "ListResourceComplianceSummaries"
+        req = codec.decode_list(op, body)
+        after = self._cursor(op, tenant, req)
+        page = await self._read(
+            not req.filters,
+            lambda: self.service.resource_summary_records(
+                tenant, req.filters, after, req.max_results
+            ),
+        )
+        rows = codec.encode_summary_records(page.rows)
+        return self._page(op, tenant, req, "ResourceComplianceSummaryItems", rows, page)
+
+    async def list_compliance_summaries(
+        self, tenant: Tenant, body: dict[str, Any], _: int
+    ) -> bytes:
+        op = "ListComplianceSummaries"
+        req = codec.decode_list(op, body)
+        after = self._cursor(op, tenant, req)
+        page = await self._read(
+            not req.filters,
+            lambda: self.service.list_compliance_summaries(
+                tenant, req.filters, after, req.max_results
+            ),
+        )
+        rows = [codec.encode_type_summary(r) for r in page.rows]
+        return self._page(op, tenant, req, "ComplianceSummaryItems", rows, page)
+
+
+def _start(status: int, request_id: str, length: int) -> Message:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", _CONTENT_TYPE),
+            (b"x-amzn-requestid", request_id.encode("ascii")),
+            (b"content-length", str(length).encode("ascii")),
+        ],
+    }
