@@ -14,6 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 
+import orjson
+
 from complyd.changes import summary_change
 from complyd.config import Settings
 from complyd.errors import (
@@ -37,6 +39,8 @@ from complyd.model import (
     Page,
     PutRequest,
     ResourceSummary,
+    Severity,
+    Status,
     StoredItem,
     SummaryRecord,
     Tenant,
@@ -117,20 +121,40 @@ class ComplianceService:
                     "in UTF-8"
                 )
 
-    def submit_put(self, tenant: Tenant, request: PutRequest) -> Future[PutOutcome]:
-        """Check what needs no stored state, then queue the put; resolves once durable."""
+    def _check_put(self, request: PutRequest) -> _Plan | None:
+        """Check what needs no stored state, and work out a type-replacing put's rows and
+        summary before its transaction (which then only compares them with what is stored)."""
         self._check_item_ids(request)
         self._check_type(request)
         self._check_resource(request.resource_id, request.resource_type)
-        return self.store.submit_write(partial(self._apply_put, tenant, request))
+        if request.upload_type is UploadType.PARTIAL and (
+            request.compliance_type == ASSOCIATION or not request.items
+        ):
+            return None  # an upsert, or a hash-only put: both depend on what is stored
+        return _replacing(request)
+
+    def submit_put(self, tenant: Tenant, request: PutRequest) -> Future[PutOutcome]:
+        """Queue the put; the future resolves once it is durable."""
+        plan = self._check_put(request)
+        return self.store.submit_write(partial(self._apply_put, tenant, request, plan))
+
+    async def put(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
+        """The put, on the caller's event loop: returns once it is durable."""
+        plan = self._check_put(request)
+        return await self.store.write(partial(self._apply_put, tenant, request, plan))
 
     def put_compliance_items(self, tenant: Tenant, request: PutRequest) -> PutOutcome:
         return self.submit_put(tenant, request).result()
 
-    def _apply_put(self, tenant: Tenant, request: PutRequest, tx: WriteTransaction) -> PutOutcome:
+    def _apply_put(
+        self, tenant: Tenant, request: PutRequest, plan: _Plan | None, tx: WriteTransaction
+    ) -> PutOutcome:
         rid, ctype = request.resource_id, request.compliance_type
         rows = tx.lock_resource(tenant, rid)
-        current = next((r for r in rows if r.compliance_type == ctype), None)
+        current = None
+        for row in rows:
+            if row.compliance_type == ctype:
+                current = row
         if current is not None:
             if (
                 request.item_content_hash is not None
@@ -139,8 +163,7 @@ class ComplianceService:
                 return PutOutcome(False, "unchanged content hash")
             if request.execution.execution_time_ms < current.execution.execution_time_ms:
                 return PutOutcome(False, "older execution time")
-        partial_put = request.upload_type is UploadType.PARTIAL
-        if partial_put and not request.items:
+        if request.upload_type is UploadType.PARTIAL and not request.items:
             # A hash-only put: the client believes the server holds this content already.
             if request.item_content_hash is None:
                 return PutOutcome(False, "nothing to apply")
@@ -148,49 +171,34 @@ class ComplianceService:
                 f"ItemContentHash '{request.item_content_hash}' does not match the stored "
                 f"compliance content of {ctype} on {rid}; send the full list of items."
             )
-        custom_types = sum(1 for r in rows if r.compliance_type.startswith(CUSTOM_PREFIX))
-        adds_custom_type = (
-            current is None and ctype.startswith(CUSTOM_PREFIX) and bool(request.items)
-        )
-        if adds_custom_type and custom_types >= self.settings.max_custom_types:
-            raise ComplianceTypeCountLimitExceededException(
-                f"Resource {rid} already has {custom_types} custom compliance types; the "
-                f"limit is {self.settings.max_custom_types}. Remove one by putting an empty "
-                "COMPLETE list for it."
-            )
+        if current is None and request.items and ctype.startswith(CUSTOM_PREFIX):
+            custom_types = sum(1 for r in rows if r.compliance_type.startswith(CUSTOM_PREFIX))
+            if custom_types >= self.settings.max_custom_types:
+                raise ComplianceTypeCountLimitExceededException(
+                    f"Resource {rid} already has {custom_types} custom compliance types; the "
+                    f"limit is {self.settings.max_custom_types}. Remove one by putting an "
+                    "empty COMPLETE list for it."
+                )
         if request.items_size > self.settings.item_size_limit:
             raise ItemSizeLimitExceededException(
                 f"The Items of this request take {request.items_size} bytes; the limit for one "
                 f"request is {self.settings.item_size_limit} bytes."
             )
-        # Only Association items are upserted by Id; a PARTIAL put of any other type carries
-        # the type's whole list (the patch payload always sends PARTIAL) and replaces it.
-        upsert = partial_put and ctype == ASSOCIATION
-        existing = tx.items_of_type(tenant, rid, ctype) if upsert else []
-        items = _merge(request, existing)
-        type_size = sum(i.size for i in items)
+        if plan is None:
+            # Only Association items are upserted by Id (PARTIAL); any other put carries the
+            # type's whole list (the patch payload always sends PARTIAL) and replaces it.
+            plan = _upserting(request, tx.items_of_type(tenant, rid, ctype))
         other_size = sum(r.total_size for r in rows if r.compliance_type != ctype)
-        if other_size + type_size > self.settings.total_size_limit:
+        if other_size + plan.size > self.settings.total_size_limit:
             raise TotalSizeLimitExceededException(
-                f"Resource {rid} would hold {other_size + type_size} bytes of compliance data; "
+                f"Resource {rid} would hold {other_size + plan.size} bytes of compliance data; "
                 f"the limit is {self.settings.total_size_limit} bytes."
             )
-        summary = None
-        if items:
-            summary = resource_summary(
-                rid,
-                request.resource_type,
-                ctype,
-                [i.entry for i in items],
-                request.execution,
-                request.item_content_hash,
-                type_size,
-            )
-        counts = count_change(rows, ctype, current, summary)
-        change = summary_change(current, summary, counts)
+        counts = count_change(rows, ctype, current, plan.summary)
+        change = summary_change(current, plan.summary, counts)
         if change is not None and change.status_flipped and not self.settings.webhooks:
             change = dataclasses.replace(change, status_flipped=False)  # no one to tell
-        tx.replace_type(tenant, rid, ctype, summary, items, counts, change)
+        tx.replace_type(tenant, rid, ctype, plan.summary, plan.records, counts, change)
         return PutOutcome(True)
 
     # -- List operations ------------------------------------------------------------------
@@ -292,10 +300,66 @@ class ComplianceService:
         return Page(rows, page.last_key)
 
 
-def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredItem]:
-    """The type's items after the put: the sent items, upserted by Id into `existing`."""
-    by_key: dict[str, StoredItem] = {i.item_key: i for i in existing}
-    sequence = 1 + max((int(k[1:]) for k in by_key if k.startswith(NO_ID_KEY_PREFIX)), default=-1)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The type's items after a put, as the store's records in item order, their size, and
+    the (resource, type) summary they make (None: the type is removed)."""
+
+    records: list[ItemRecord]
+    size: int
+    summary: ResourceSummary | None
+
+
+def _record(request: PutRequest, key: str, entry: ItemEntry) -> ItemRecord:
+    e = request.execution
+    return (
+        request.resource_id,
+        request.compliance_type,
+        key,
+        entry.id,
+        entry.title,
+        entry.status.value,
+        entry.severity.value,
+        orjson.dumps(entry.details).decode(),
+        e.execution_time_ms,
+        e.execution_id,
+        e.execution_type,
+        entry_size(entry),
+    )
+
+
+def _plan(
+    request: PutRequest,
+    entries: dict[str, ItemEntry],
+    records: dict[str, ItemRecord],
+) -> _Plan:
+    keys = sorted(records)
+    size = sum(records[k][11] for k in keys)
+    summary = None
+    if keys:
+        summary = resource_summary(
+            request.resource_id,
+            request.resource_type,
+            request.compliance_type,
+            [entries[k] for k in keys],
+            request.execution,
+            request.item_content_hash,
+            size,
+        )
+    return _Plan([records[k] for k in keys], size, summary)
+
+
+def _replacing(request: PutRequest) -> _Plan:
+    """The type's items after a put that replaces them: exactly the sent items."""
+    return _upserting(request, [])
+
+
+def _upserting(request: PutRequest, existing: Sequence[ItemRecord]) -> _Plan:
+    """The type's items after the sent items are upserted by Id into `existing`; each item
+    keeps the execution summary of the put that wrote it."""
+    entries = {r[2]: _entry_of(r) for r in existing}
+    records = {r[2]: r for r in existing}
+    sequence = 1 + max((int(k[1:]) for k in records if k[0] == NO_ID_KEY_PREFIX), default=-1)
     for entry in request.items:
         if entry.id is not None:
             key = item_key_with_id(entry.id)
@@ -303,15 +367,23 @@ def _merge(request: PutRequest, existing: Sequence[StoredItem]) -> list[StoredIt
             key = item_key_without_id(sequence)
             sequence += 1
         # A duplicate Id in one request: the last one wins, as a dict assignment does.
-        by_key[key] = StoredItem(
-            resource_id=request.resource_id,
-            compliance_type=request.compliance_type,
-            item_key=key,
-            entry=entry,
-            execution=request.execution,
-            size=entry_size(entry),
-        )
-    return [by_key[k] for k in sorted(by_key)]
+        entries[key] = entry
+        records[key] = _record(request, key, entry)
+    return _plan(request, entries, records)
+
+
+_SEVERITIES = {s.value: s for s in Severity}
+_STATUSES = {s.value: s for s in Status}
+
+
+def _entry_of(record: ItemRecord) -> ItemEntry:
+    return ItemEntry(
+        severity=_SEVERITIES[record[6]],
+        status=_STATUSES[record[5]],
+        id=record[3],
+        title=record[4],
+        details=orjson.loads(record[7]),
+    )
 
 
 def entry_size(entry: ItemEntry) -> int:

@@ -52,7 +52,8 @@ class WriteTransaction(Protocol):
 
     def items_of_type(
         self, tenant: Tenant, resource_id: str, compliance_type: str
-    ) -> list[StoredItem]: ...
+    ) -> list[ItemRecord]:
+        """The type's items on the resource, in item order."""
 
     def replace_type(
         self,
@@ -60,7 +61,7 @@ class WriteTransaction(Protocol):
         resource_id: str,
         compliance_type: str,
         summary: ResourceSummary | None,
-        items: Sequence[StoredItem],
+        items: Sequence[ItemRecord],
         counts: CountChange,
         change: SummaryChange | None = None,
     ) -> None:
@@ -75,9 +76,13 @@ class Store(Protocol):
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         """Run `job` in a write transaction; the future resolves once it is durable."""
 
-    # True when reads make no network round trip (an embedded database), so that a bounded
-    # read may run on the caller's event loop.
-    local_reads: bool
+    async def write(self, job: Callable[[WriteTransaction], T]) -> T:
+        """submit_write for a caller on an event loop: returns once the job is durable."""
+
+    async def run_read(self, read: Callable[[], T], bounded: bool) -> T:
+        """Run `read` (which calls this store's read methods) for a caller on an event loop:
+        on the loop itself when it is `bounded` (a keyset page or a few counter rows) and the
+        store reads without network round trips, else on the store's read threads."""
 
     def item_records(
         self,

@@ -7,7 +7,7 @@ prepared INSERT is as quick, so small puts keep it. Must not know the tables' me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,20 +19,22 @@ COPY_FROM = 64  # rows; below this the prepared INSERT costs no more
 
 
 class BulkInsert:
-    """Inserts rows (dicts keyed by column name) into `table` on the driver cursor."""
+    """Inserts rows (sequences in the table's column order) into `table` on the driver cursor."""
 
     def __init__(self, table: sa.Table) -> None:
-        self._columns = tuple(table.c.keys())
-        self._insert = Prepared(sa.insert(table))
+        columns = list(table.c)
+        values: dict[str, Any] = {c.name: sa.bindparam(f"b{n}") for n, c in enumerate(columns)}
+        self._insert = Prepared(sa.insert(table).values(values))
         self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, self._columns))
+            sql.Identifier(table.name),
+            sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
         )
 
-    def execute(self, conn: sa.Connection, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    def execute(self, conn: sa.Connection, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
         if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
-            self._insert.execute_many(conn, cursor, rows)
+            statement, params = self._insert.sql_for(conn.dialect)
+            cursor.executemany(statement, [params(r) for r in rows])
             return
-        columns = self._columns
         with cursor.copy(self._copy) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(row)

@@ -43,7 +43,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
     path = sa.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=8, max_overflow=8)
+    # SQLite connections cost a file handle, not a server process: let readers on many threads
+    # (the dashboard's among them) open what they need.
+    engine = sa.create_engine(url, pool_size=8, max_overflow=64)
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -39,6 +39,7 @@ class Prepared:
     def __init__(self, statement: sa.ClauseElement) -> None:
         self._statement = statement
         self._compiled: dict[str, tuple[str, Params]] = {}
+        self._ordered: dict[str, tuple[str, OrderedParams]] = {}
 
     def _for(self, dialect: sa.Dialect) -> tuple[str, Params]:
         found = self._compiled.get(dialect.name)
@@ -65,27 +66,33 @@ class Prepared:
         cursor.executemany(sql, [params(r) for r in rows])
 
     def sql_for(self, dialect: sa.Dialect) -> tuple[str, OrderedParams]:
-        """The SQL for `dialect`, and a function from the values of the parameters b0, b1, ...
-        (a list, in that order) to what the driver takes."""
-        compiled = cast(SQLCompiler, self._statement.compile(dialect=dialect))
-        defaults = {k: v for k, v in compiled.params.items() if not _ORDERED.fullmatch(k)}
-        names = compiled.positiontup
-        if compiled.positional and names is not None:
-            slots = [
-                (int(m.group(1)), None) if (m := _ORDERED.fullmatch(n)) else (-1, defaults[n])
-                for n in names
-            ]
-            if not defaults:
-                order = [i for i, _ in slots]
-                if order == list(range(len(order))):
-                    return str(compiled), lambda values: values
-                return str(compiled), lambda values: [values[i] for i in order]
-            return str(compiled), lambda values: [v if i < 0 else values[i] for i, v in slots]
+        """The SQL for `dialect` with positional placeholders, and a function from the values
+        of the parameters b0, b1, ... (a list, in that order) to the driver's parameters."""
+        found = self._ordered.get(dialect.name)
+        if found is None:
+            found = self._ordered[dialect.name] = _ordered(self._statement, dialect)
+        return found
 
-        def named(values: Sequence[Any]) -> Mapping[str, Any]:
-            out = dict(defaults)
-            for i, value in enumerate(values):
-                out[f"b{i}"] = value
-            return out
 
-        return str(compiled), named
+def _positional_dialect(dialect: sa.Dialect) -> sa.Dialect:
+    """`dialect`, or the same dialect with `format` placeholders (%s) when it names them."""
+    if dialect.positional:
+        return dialect
+    return type(dialect)(paramstyle="format")  # type: ignore[call-arg]
+
+
+def _ordered(statement: sa.ClauseElement, dialect: sa.Dialect) -> tuple[str, OrderedParams]:
+    compiled = cast(SQLCompiler, statement.compile(dialect=_positional_dialect(dialect)))
+    defaults = {k: v for k, v in compiled.params.items() if not _ORDERED.fullmatch(k)}
+    names = compiled.positiontup or []
+    slots = [
+        (int(m.group(1)), None) if (m := _ORDERED.fullmatch(n)) else (-1, defaults[n])
+        for n in names
+    ]
+    sql = str(compiled)
+    if defaults:
+        return sql, lambda values: [v if i < 0 else values[i] for i, v in slots]
+    order = [i for i, _ in slots]
+    if order == list(range(len(order))):
+        return sql, lambda values: values
+    return sql, lambda values: [values[i] for i in order]

@@ -47,44 +47,46 @@ from complyd.storage.schema import (
 )
 
 ITEMS, SUMMARIES, COUNTS = compliance_items, resource_summaries, compliance_counts
-# Connections kept open for reuse; more concurrent readers than this open and close their own.
-MAX_IDLE_CONNECTIONS = 32
 MAX_SHAPES = 4096
 
 
 class ReadConnections:
-    """Driver connections for reads, reused LIFO; each in autocommit, so every statement reads
-    one consistent snapshot and nothing is left open between calls."""
+    """Driver connections for reads, reused LIFO without a pool checkout per read; each in
+    autocommit, so every statement reads one consistent snapshot and nothing is left open
+    between calls."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, keep: int) -> None:
         self._engine = engine
+        # Connections kept for reuse; more concurrent readers than this give theirs back to
+        # the engine's pool afterwards.
+        self._keep = keep
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._closed = False
 
     def _open(self) -> Any:
+        # Checked out of the engine's pool and kept: the pool still counts it, so reads and
+        # writes together stay within the pool's bound (`?pool_size=N`).
         pooled = self._engine.raw_connection()
-        driver: Any = pooled.driver_connection
-        pooled.detach()  # ours for good: the engine's pool neither counts nor recycles it
         if self._engine.dialect.name == "postgresql":
-            driver.autocommit = True
-        return driver
+            pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+        return pooled
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
         try:
-            conn = self._idle.pop()  # atomic under the GIL
+            pooled = self._idle.pop()  # atomic under the GIL
         except IndexError:
-            conn = self._open()
+            pooled = self._open()
         try:
-            yield conn
+            yield pooled.driver_connection
         except BaseException:
-            conn.close()  # it may be broken or mid-statement: never reuse it
+            pooled.invalidate()  # it may be broken or mid-statement: never reuse it
             raise
-        if self._closed or len(self._idle) >= MAX_IDLE_CONNECTIONS:
-            conn.close()
+        if self._closed or len(self._idle) >= self._keep:
+            pooled.close()
         else:
-            self._idle.append(conn)
+            self._idle.append(pooled)
 
     def close(self) -> None:
         with self._lock:
@@ -142,10 +144,10 @@ def _summary_key(row: SummaryRecord) -> tuple[str, ...]:
 
 
 class SqlReads:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, keep: int) -> None:
         self._engine = engine
         self._dialect = engine.dialect
-        self.connections = ReadConnections(engine)
+        self.connections = ReadConnections(engine, keep)
         self._queries: dict[tuple[Any, ...], tuple[str, Callable[[Any], Any]]] = {}
 
     def _run(
@@ -323,8 +325,11 @@ class SqlReads:
                 .group_by(SUMMARIES.c.resource_id)
                 .subquery()
             )
+            # Selected and grouped by: written without parameters, so that the two are the
+            # same expression to PostgreSQL.
+            one: sa.ColumnElement[int] = sa.literal_column("1")
             sev_rank = sa.case(
-                (per_resource.c.nc == 1, per_resource.c.nc_rank), else_=per_resource.c.any_rank
+                (per_resource.c.nc == one, per_resource.c.nc_rank), else_=per_resource.c.any_rank
             )
             return sa.select(per_resource.c.nc, sev_rank, sa.func.count()).group_by(
                 per_resource.c.nc, sev_rank

@@ -7,6 +7,7 @@ is `storage.reads`'. Must not contain compliance rules.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,13 +51,15 @@ class SqlStore:
         self.history = SqlHistory(self.engine)
         self._committer: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self.reads = SqlReads(self.engine)
+        # As many read and write workers as pooled connections (the URL may set the pool's
+        # size), so the two together never wait on the pool for long.
+        workers = self.engine.pool.size() if isinstance(self.engine.pool, QueuePool) else 8
+        self.reads = SqlReads(self.engine, keep=workers)
         self.local_reads = self.engine.dialect.name == "sqlite"
+        self._readers = ThreadPoolExecutor(workers, thread_name_prefix="complyd-read")
         if self.engine.dialect.name == "sqlite":
             self._committer = GroupCommitter(self._write_connection)
         else:
-            # As many write workers as pooled connections (the URL may set the pool's size).
-            workers = self.engine.pool.size() if isinstance(self.engine.pool, QueuePool) else 8
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
 
     def _write_connection(self) -> sa.Connection:
@@ -68,11 +71,24 @@ class SqlStore:
         assert self._executor is not None
         return self._executor.submit(self._write_now, job)
 
+    async def write(self, job: Callable[[WriteTransaction], T]) -> T:
+        if self._committer is not None:
+            return await self._committer.submit_async(lambda conn: job(SqlWriteTransaction(conn)))
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._write_now, job)
+
     def _write_now(self, job: Callable[[WriteTransaction], T]) -> T:
         with self._write_connection() as conn, conn.begin():
             return job(SqlWriteTransaction(conn))
 
     # -- reads (storage.reads) -----------------------------------------------------------
+
+    async def run_read(self, read: Callable[[], T], bounded: bool) -> T:
+        # A bounded read of an embedded database costs less than the hand-off to a thread.
+        if bounded and self.local_reads:
+            return read()
+        return await asyncio.get_running_loop().run_in_executor(self._readers, read)
 
     def item_records(
         self,
@@ -159,5 +175,6 @@ class SqlStore:
             self._committer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
         self.reads.close()
         self.engine.dispose()

@@ -1,39 +1,34 @@
 """The write transaction: a put's reads and writes, on statements compiled once.
 
 Owns locking a resource (PostgreSQL), replacing a type's items and summary row, moving the fleet
-counters and recording history, all inside the caller's transaction. Must not contain compliance
-rules: what to write is decided by the service.
+counters and recording history, all inside the caller's transaction, with values handed to the
+driver as positional tuples (items are the store's `ItemRecord`s, the table's own column order).
+Must not contain compliance rules: what to write is decided by the service.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from complyd.model import (
     CountChange,
+    ItemRecord,
     ResourceSummary,
     Rollup,
-    StoredItem,
     SummaryChange,
     Tenant,
 )
 from complyd.storage.bulk import BulkInsert
 from complyd.storage.history import record_change
 from complyd.storage.prepared import Prepared
-from complyd.storage.rows import (
-    ItemRow,
-    SummaryRow,
-    item_from_row,
-    item_row,
-    summary_from_row,
-    summary_row,
-)
+from complyd.storage.rows import summary_from_record
 from complyd.storage.schema import (
     FLEET_KEY,
+    RESOURCE_KEY,
     compliance_counts,
     compliance_items,
     resource_summaries,
@@ -41,52 +36,68 @@ from complyd.storage.schema import (
 
 ITEMS, SUMMARIES, COUNTS = compliance_items, resource_summaries, compliance_counts
 
-_TENANT_RESOURCE = (
-    SUMMARIES.c.account_id == sa.bindparam("account_id"),
-    SUMMARIES.c.region == sa.bindparam("region"),
-    SUMMARIES.c.resource_id == sa.bindparam("resource_id"),
-)
-_RESOURCE_ROWS = Prepared(sa.select(SUMMARIES).where(*_TENANT_RESOURCE))
-_DELETE_ITEMS = Prepared(
-    sa.delete(ITEMS).where(
-        ITEMS.c.account_id == sa.bindparam("account_id"),
-        ITEMS.c.region == sa.bindparam("region"),
-        ITEMS.c.resource_id == sa.bindparam("resource_id"),
-        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
-    )
-)
-_DELETE_SUMMARY = Prepared(
-    sa.delete(SUMMARIES).where(
-        *_TENANT_RESOURCE, SUMMARIES.c.compliance_type == sa.bindparam("compliance_type")
-    )
-)
+
+def _b(n: int) -> sa.BindParameter[Any]:
+    return sa.bindparam(f"b{n}")
+
+
+def _key(table: sa.Table, columns: int) -> list[sa.ColumnElement[bool]]:
+    """The first `columns` columns of (account_id, region, resource_id, compliance_type)."""
+    return [table.c[name] == _b(n) for n, name in enumerate(RESOURCE_KEY[:columns])]
+
+
+_RESOURCE_ROWS = Prepared(sa.select(*list(SUMMARIES.c)[2:]).where(*_key(SUMMARIES, 3)))
 _ITEMS_OF_TYPE = Prepared(
-    sa.select(ITEMS)
-    .where(
-        ITEMS.c.account_id == sa.bindparam("account_id"),
-        ITEMS.c.region == sa.bindparam("region"),
-        ITEMS.c.resource_id == sa.bindparam("resource_id"),
-        ITEMS.c.compliance_type == sa.bindparam("compliance_type"),
-    )
+    sa.select(*[sa.cast(c, sa.Text) if c.name == "details" else c for c in list(ITEMS.c)[2:]])
+    .where(*_key(ITEMS, 4))
     .order_by(ITEMS.c.item_key)
 )
+_DELETE_ITEMS = Prepared(sa.delete(ITEMS).where(*_key(ITEMS, 4)))
+_DELETE_SUMMARY = Prepared(sa.delete(SUMMARIES).where(*_key(SUMMARIES, 4)))
 _INSERT_ITEMS = BulkInsert(ITEMS)
-_INSERT_SUMMARY = Prepared(sa.insert(SUMMARIES))
+_SUMMARY_COLUMNS = [c.name for c in SUMMARIES.c]
+# One statement whether or not the row exists: SQLite and PostgreSQL share this syntax.
+_UPSERT_SUMMARY = Prepared(
+    sa.text(
+        f"INSERT INTO {SUMMARIES.name} ({', '.join(_SUMMARY_COLUMNS)}) VALUES "
+        f"({', '.join(f':b{n}' for n in range(len(_SUMMARY_COLUMNS)))}) "
+        f"ON CONFLICT ({', '.join(RESOURCE_KEY)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _SUMMARY_COLUMNS if c not in RESOURCE_KEY)
+    )
+)
 _COUNT = Prepared(
     sa.text(
         "INSERT INTO compliance_counts (account_id, region, compliance_type, status, severity, "
-        "resources) VALUES (:account_id, :region, :compliance_type, :status, :severity, :delta) "
+        "resources) VALUES (:b0, :b1, :b2, :b3, :b4, :b5) "
         "ON CONFLICT (account_id, region, compliance_type, status, severity) "
         "DO UPDATE SET resources = compliance_counts.resources + excluded.resources"
     )
 )
 _LOCK = Prepared(
-    sa.select(
-        sa.func.pg_advisory_xact_lock(
-            sa.func.hashtextextended(sa.bindparam("name"), sa.literal_column("0"))
-        )
-    )
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_b(0), sa.literal(0))))
 )
+
+
+def summary_values(tenant: Tenant, s: ResourceSummary) -> list[Any]:
+    """A summary row's values in the table's column order."""
+    e = s.execution
+    return [
+        tenant.account_id,
+        tenant.region,
+        s.resource_id,
+        s.compliance_type,
+        s.resource_type,
+        s.status.value,
+        s.overall_severity.value,
+        *s.compliant.counts,
+        *s.non_compliant.counts,
+        e.execution_time_ms,
+        e.execution_id,
+        e.execution_type,
+        s.content_hash,
+        s.patch_group,
+        s.total_size,
+    ]
 
 
 class SqlWriteTransaction:
@@ -95,29 +106,28 @@ class SqlWriteTransaction:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
         self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._dialect = conn.dialect
         self._postgres = conn.dialect.name == "postgresql"
+
+    def _run(self, statement: Prepared, values: list[Any]) -> Any:
+        sql, params = statement.sql_for(self._dialect)
+        self._cursor.execute(sql, params(values))
+        return self._cursor
 
     def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
         if self._postgres:
             # Serialises puts to one resource (its custom-type count and total size included),
-            # even before any of its rows exist.
-            name = "\x1f".join((tenant.account_id, tenant.region, resource_id))
-            _LOCK.execute(self._conn, self._cursor, {"name": name})
-        key = {"account_id": tenant.account_id, "region": tenant.region, "resource_id": resource_id}
-        rows = _RESOURCE_ROWS.execute(self._conn, self._cursor, key).fetchall()
-        return [summary_from_row(SummaryRow(*r)) for r in rows]
+            # even before any of its rows exist: a transaction-scoped advisory lock.
+            self._run(_LOCK, ["\x1f".join((tenant.account_id, tenant.region, resource_id))])
+        rows = self._run(_RESOURCE_ROWS, [tenant.account_id, tenant.region, resource_id]).fetchall()
+        return [summary_from_record(r) for r in rows]
 
     def items_of_type(
         self, tenant: Tenant, resource_id: str, compliance_type: str
-    ) -> list[StoredItem]:
-        key = {
-            "account_id": tenant.account_id,
-            "region": tenant.region,
-            "resource_id": resource_id,
-            "compliance_type": compliance_type,
-        }
-        rows = _ITEMS_OF_TYPE.execute(self._conn, self._cursor, key).fetchall()
-        return [item_from_row(ItemRow(*r)) for r in rows]
+    ) -> list[ItemRecord]:
+        values = [tenant.account_id, tenant.region, resource_id, compliance_type]
+        rows: list[ItemRecord] = self._run(_ITEMS_OF_TYPE, values).fetchall()
+        return rows
 
     def replace_type(
         self,
@@ -125,25 +135,19 @@ class SqlWriteTransaction:
         resource_id: str,
         compliance_type: str,
         summary: ResourceSummary | None,
-        items: Sequence[StoredItem],
+        items: Sequence[ItemRecord],
         counts: CountChange,
         change: SummaryChange | None = None,
     ) -> None:
-        key = {
-            "account_id": tenant.account_id,
-            "region": tenant.region,
-            "resource_id": resource_id,
-            "compliance_type": compliance_type,
-        }
-        _DELETE_ITEMS.execute(self._conn, self._cursor, key)
-        _DELETE_SUMMARY.execute(self._conn, self._cursor, key)
+        key = [tenant.account_id, tenant.region, resource_id, compliance_type]
+        self._run(_DELETE_ITEMS, key)
         if items:
-            rows = [item_row(tenant, i) for i in items]
-            for row in rows:
-                row["details"] = orjson.dumps(row["details"]).decode()
-            _INSERT_ITEMS.execute(self._conn, self._cursor, rows)
+            account, region = tenant.account_id, tenant.region
+            _INSERT_ITEMS.execute(self._conn, self._cursor, [(account, region, *r) for r in items])
         if summary is not None:
-            _INSERT_SUMMARY.execute(self._conn, self._cursor, summary_row(tenant, summary))
+            self._run(_UPSERT_SUMMARY, summary_values(tenant, summary))
+        else:
+            self._run(_DELETE_SUMMARY, key)
         self._move(
             tenant,
             [
@@ -171,15 +175,5 @@ class SqlWriteTransaction:
         # Puts to other resources move the same counter rows at the same time (on PostgreSQL);
         # locking them in one global order keeps two such puts from deadlocking.
         for (key, status, severity), delta in sorted(deltas.items()):
-            _COUNT.execute(
-                self._conn,
-                self._cursor,
-                {
-                    "account_id": tenant.account_id,
-                    "region": tenant.region,
-                    "compliance_type": key,
-                    "status": status,
-                    "severity": severity,
-                    "delta": delta,
-                },
-            )
+            values = [tenant.account_id, tenant.region, key, status, severity, delta]
+            self._run(_COUNT, values)

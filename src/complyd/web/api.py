@@ -3,10 +3,9 @@
 Owns the request path of the four operations: the body read under its cap, the caller, the
 X-Amz-Target dispatch table, running each operation, AWS error rendering, and reporting each
 request's outcome to the metrics and the access log. Puts are awaited on the store's write
-future (no thread is held while the disk syncs). A list read whose cost is bounded (a keyset
-page with no filter, or the fleet counters) runs on the event loop when the store reads
-locally, since handing it to a thread would cost more than the read; every other read runs on
-the read threads. Must not contain compliance rules.
+future (no thread is held while the disk syncs); list reads go to the store's `run_read`,
+marked bounded when they are a keyset page with no filter or the fleet counters. Must not
+contain compliance rules.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,10 +56,6 @@ _CONTENT_TYPE = json11.CONTENT_TYPE.encode("ascii")
 class ApiOptions:
     body_limit: int
     access_log: bool
-    # True when the store reads without network round trips (SQLite): bounded reads then run
-    # on the event loop.
-    local_reads: bool
-    read_threads: int = 8
 
 
 def headers_of(scope: Scope) -> dict[str, str]:
@@ -84,9 +78,12 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
     more = message.get("more_body", False)
     if message["type"] != "http.request":
         raise _hung_up()
-    if not more and len(body) <= limit:
+    size = len(body)
+    if size > limit:
+        raise _too_large(limit)
+    if not more:
         return body
-    chunks, size = [body], len(body)
+    chunks = [body]
     while more:
         message = await receive()
         if message["type"] != "http.request":
@@ -97,8 +94,6 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
             raise _too_large(limit)
         chunks.append(chunk)
         more = message.get("more_body", False)
-    if size > limit:
-        raise _too_large(limit)
     return b"".join(chunks)
 
 
@@ -141,16 +136,12 @@ class Api:
         self.limiter = limiter
         self.options = options
         self.observe = observe
-        self.readers = ThreadPoolExecutor(options.read_threads, thread_name_prefix="complyd-read")
         self.handlers: dict[str, Handler] = {
             "PutComplianceItems": self.put_compliance_items,
             "ListComplianceItems": self.list_compliance_items,
             "ListComplianceSummaries": self.list_compliance_summaries,
             "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
         }
-
-    def close(self) -> None:
-        self.readers.shutdown(wait=True)
 
     # -- ASGI ---------------------------------------------------------------------------------
 
@@ -199,17 +190,15 @@ class Api:
     # -- the operations -----------------------------------------------------------------------
 
     async def _read(self, bounded: bool, read: Callable[[], T]) -> T:
-        if bounded and self.options.local_reads:
-            return read()
-        return await asyncio.get_running_loop().run_in_executor(self.readers, read)
+        return await self.service.store.run_read(read, bounded)
 
     async def put_compliance_items(self, tenant: Tenant, body: dict[str, Any], size: int) -> bytes:
         if size > INLINE_DECODE_BYTES:
             loop = asyncio.get_running_loop()
-            request = await loop.run_in_executor(self.readers, codec.decode_put, body)
+            request = await loop.run_in_executor(None, codec.decode_put, body)
         else:
             request = codec.decode_put(body)
-        await asyncio.wrap_future(self.service.submit_put(tenant, request))
+        await self.service.put(tenant, request)
         return b"{}"
 
     def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:

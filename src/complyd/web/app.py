@@ -60,7 +60,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
     options = ApiOptions(
         body_limit=settings.body_size_limit,
         access_log=settings.access_log,
-        local_reads=store.local_reads,
     )
     api = Api(
         service, TokenCodec(store.token_key()), authenticator, limiter, options, metrics.observe
@@ -82,7 +81,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with background_tasks(store, settings):
             yield
-        api.close()
         store.close()
 
     routes = [

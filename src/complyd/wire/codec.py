@@ -15,7 +15,6 @@ import orjson
 from complyd.errors import InvalidFilter
 from complyd.model import (
     MANAGED_INSTANCE,
-    SUMMARY_COUNTS,
     ExecutionSummary,
     Filter,
     ItemEntry,
@@ -226,9 +225,10 @@ def encode_item_records(rows: Sequence[ItemRecord]) -> list[dict[str, Any]]:
 
 
 def encode_summary_records(rows: Sequence[SummaryRecord]) -> list[dict[str, Any]]:
+    # Columns 5-10 count compliant items, 11-16 non-compliant ones, each in Severity order
+    # (COUNT_NAMES); written out, as this runs for every row of every page.
     out = []
     for r in rows:
-        c = r[SUMMARY_COUNTS]
         execution: dict[str, Any] = {"ExecutionTime": r[17] / 1000}
         if r[18]:
             execution["ExecutionId"] = r[18]
@@ -243,12 +243,26 @@ def encode_summary_records(rows: Sequence[SummaryRecord]) -> list[dict[str, Any]
                 "OverallSeverity": r[4],
                 "ExecutionSummary": execution,
                 "CompliantSummary": {
-                    "CompliantCount": c[0] + c[1] + c[2] + c[3] + c[4] + c[5],
-                    "SeveritySummary": dict(zip(COUNT_NAMES, c[0:6], strict=True)),
+                    "CompliantCount": r[5] + r[6] + r[7] + r[8] + r[9] + r[10],
+                    "SeveritySummary": {
+                        "CriticalCount": r[5],
+                        "HighCount": r[6],
+                        "MediumCount": r[7],
+                        "LowCount": r[8],
+                        "InformationalCount": r[9],
+                        "UnspecifiedCount": r[10],
+                    },
                 },
                 "NonCompliantSummary": {
-                    "NonCompliantCount": c[6] + c[7] + c[8] + c[9] + c[10] + c[11],
-                    "SeveritySummary": dict(zip(COUNT_NAMES, c[6:12], strict=True)),
+                    "NonCompliantCount": r[11] + r[12] + r[13] + r[14] + r[15] + r[16],
+                    "SeveritySummary": {
+                        "CriticalCount": r[11],
+                        "HighCount": r[12],
+                        "MediumCount": r[13],
+                        "LowCount": r[14],
+                        "InformationalCount": r[15],
+                        "UnspecifiedCount": r[16],
+                    },
                 },
             }
         )

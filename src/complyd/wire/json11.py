@@ -5,6 +5,8 @@ Owns what every request and response has in common. Must not know what an operat
 
 from __future__ import annotations
 
+import os
+import random
 import uuid
 from typing import Any
 
@@ -17,8 +19,14 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 ACCEPTED_CONTENT_TYPES = (CONTENT_TYPE, "application/json", "application/x-amz-json-1.0")
 
 
+# Request ids need to be unique, not secret: a seeded PRNG instead of os.urandom per request.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)  # a forked worker must not repeat its parent's ids
+
+
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A version-4 UUID, as AWS's request ids are."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
 
 
 def served_operation(target: str | None) -> str | None:

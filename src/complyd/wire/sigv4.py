@@ -176,6 +176,25 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
 
 
+# Signing keys change once a day per (secret, region, service): derive each once, not per
+# request (four HMACs). Bounded, so keys of many clients cannot grow it without limit.
+_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+_MAX_SIGNING_KEYS = 4096
+
+
+def signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    cache_key = (secret_access_key, date, region, service)
+    key = _SIGNING_KEYS.get(cache_key)
+    if key is None:
+        key = _hmac(("AWS4" + secret_access_key).encode("utf-8"), date)
+        for part in (region, service, "aws4_request"):
+            key = _hmac(key, part)
+        if len(_SIGNING_KEYS) >= _MAX_SIGNING_KEYS:
+            _SIGNING_KEYS.clear()
+        _SIGNING_KEYS[cache_key] = key
+    return key
+
+
 def expected_signature(
     credential: Credential, secret_access_key: str, request: SignedRequest, amz_date: str
 ) -> str:
@@ -188,9 +207,7 @@ def expected_signature(
             hashlib.sha256(canonical_request(credential, request).encode("utf-8")).hexdigest(),
         ]
     )
-    key = _hmac(("AWS4" + secret_access_key).encode("utf-8"), credential.date)
-    for part in (credential.region, credential.service, "aws4_request"):
-        key = _hmac(key, part)
+    key = signing_key(secret_access_key, credential.date, credential.region, credential.service)
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

@@ -1,6 +1,7 @@
 """Opaque, tamper-evident keyset pagination tokens.
 
-A token carries the last key of a page and a random nonce (so no token repeats); its MAC also
+A token carries the last key of a page and a nonce (a random prefix per codec and a counter,
+so no token repeats); its MAC also
 covers the operation, the tenant and the request's filters, so a token presented anywhere else
 is rejected. The signing key comes from the store, so tokens survive restarts and work on every
 replica. Must not know how keys are ordered or stored.
@@ -12,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import secrets
 
 import orjson
@@ -36,6 +38,13 @@ class TokenCodec:
         if len(key) < 32:
             raise ValueError("token key must be at least 32 bytes")
         self._key = key
+        # Nonces only need to differ (the MAC makes tokens tamper-evident): a random prefix per
+        # codec and a counter, instead of the OS's randomness on every page.
+        self._nonce_prefix = secrets.token_hex(6)
+        self._count = itertools.count()
+
+    def _nonce(self) -> str:
+        return f"{self._nonce_prefix}{next(self._count):x}"
 
     def _mac(self, payload: bytes, operation: str, tenant: Tenant, fingerprint: bytes) -> bytes:
         context = orjson.dumps([operation, tenant.account_id, tenant.region])
@@ -45,7 +54,7 @@ class TokenCodec:
     def mint(
         self, operation: str, tenant: Tenant, fingerprint: bytes, last_key: tuple[str, ...]
     ) -> str:
-        payload = orjson.dumps([_VERSION, list(last_key), secrets.token_hex(8)])
+        payload = orjson.dumps([_VERSION, list(last_key), self._nonce()])
         mac = self._mac(payload, operation, tenant, fingerprint)
         return _b64(payload) + "." + _b64(mac)
 
