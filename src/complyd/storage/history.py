@@ -89,6 +89,7 @@ def record_change(
             "execution_id": execution.execution_id if execution else None,
             "execution_type": execution.execution_type if execution else None,
             "fleet_delta": change.fleet_delta,
+            "type_delta": change.type_delta,
         },
     )
     if change.status_flipped and change.status and change.overall_severity:
@@ -149,6 +150,24 @@ class SqlHistory:
         )
         with self.engine.connect() as conn:
             return {int(b): int(n) for b, n in conn.execute(query)}
+
+    def type_deltas(
+        self, tenant: Tenant, since_ms: int, bucket_ms: int
+    ) -> dict[tuple[str, int], int]:
+        """{(compliance type, bucket number): net change of its non-compliant resources}."""
+        bucket = (HISTORY.c.recorded_ms // sa.literal_column(str(int(bucket_ms)))).label("bucket")
+        query = (
+            sa.select(HISTORY.c.compliance_type, bucket, sa.func.sum(HISTORY.c.type_delta))
+            .where(
+                HISTORY.c.account_id == tenant.account_id,
+                HISTORY.c.region == tenant.region,
+                HISTORY.c.recorded_ms >= since_ms,
+                HISTORY.c.type_delta != 0,
+            )
+            .group_by(HISTORY.c.compliance_type, bucket)
+        )
+        with self.engine.connect() as conn:
+            return {(str(t), int(b)): int(n) for t, b, n in conn.execute(query)}
 
     def prune(self, before_ms: int) -> int:
         """Delete changes recorded before `before_ms`, a batch at a time (short write locks)."""
