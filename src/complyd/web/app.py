@@ -35,6 +35,7 @@ from complyd.storage.sql import SqlStore
 from complyd.web.auth import Caller, authenticator_for
 from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
+from complyd.web.reload import reload_on_sighup
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
 from complyd.wire import codec, json11
@@ -230,7 +231,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with background_tasks(store, settings):
+        async with (
+            background_tasks(store, settings),
+            reload_on_sighup(authenticator, settings.credentials_file),
+        ):
             yield
         store.close()
 

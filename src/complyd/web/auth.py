@@ -40,6 +40,9 @@ class Authenticator(Protocol):
     def account_of(self, access_key_id: str) -> str | None:
         """The account of a configured access key id, or None."""
 
+    def role_of(self, access_key_id: str) -> str | None:
+        """The role of a configured access key id ("" for none), or None when not configured."""
+
 
 def open_mode_account(access_key_id: str) -> str:
     key = access_key_id
@@ -62,6 +65,9 @@ class OpenAuthenticator:
     def account_of(self, access_key_id: str) -> str | None:
         return None
 
+    def role_of(self, access_key_id: str) -> str | None:
+        return None
+
 
 class KeyAuthenticator:
     """Configured keys: SigV4 verified against the key's secret, the key's account used."""
@@ -70,6 +76,15 @@ class KeyAuthenticator:
 
     def __init__(self, keys: Mapping[str, AccessKey]) -> None:
         self._keys = dict(keys)
+
+    def replace(self, keys: Mapping[str, AccessKey]) -> None:
+        """Use `keys` from the next request on. One reference swap: a request already past
+        its key lookup finishes with the key it found."""
+        self._keys = dict(keys)
+
+    @property
+    def access_key_ids(self) -> frozenset[str]:
+        return frozenset(self._keys)
 
     def caller(self, request: SignedRequest) -> Caller:
         credential = parse_authorization(request.headers.get("authorization"))
@@ -91,6 +106,10 @@ class KeyAuthenticator:
     def account_of(self, access_key_id: str) -> str | None:
         key = self._keys.get(access_key_id)
         return key.account_id if key is not None else None
+
+    def role_of(self, access_key_id: str) -> str | None:
+        key = self._keys.get(access_key_id)
+        return key.role if key is not None else None
 
 
 def authenticator_for(keys: Mapping[str, AccessKey]) -> Authenticator:
