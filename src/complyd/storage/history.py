@@ -134,6 +134,21 @@ class SqlHistory:
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query)]
 
+    def recent(self, tenant: Tenant, resource_id: str, limit: int) -> list[HistoryEntry]:
+        """The resource's last `limit` changes, oldest first."""
+        query = (
+            sa.select(HISTORY)
+            .where(
+                HISTORY.c.account_id == tenant.account_id,
+                HISTORY.c.region == tenant.region,
+                HISTORY.c.resource_id == resource_id,
+            )
+            .order_by(HISTORY.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in reversed(list(conn.execute(query)))]
+
     def fleet_deltas(self, tenant: Tenant, since_ms: int, bucket_ms: int) -> dict[int, int]:
         """{bucket number (recorded_ms // bucket_ms): net change of non-compliant resources}."""
         # A literal divisor: PostgreSQL matches GROUP BY to the select list only without binds.

@@ -30,6 +30,7 @@ from complyd.model import (
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
+from complyd.storage.browse import BrowsePage, RowKey, summaries_page
 from complyd.storage.conditions import Binds, conditions_sql, severity_rank, shape_of
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.history import SqlHistory
@@ -196,6 +197,20 @@ class SqlStore:
         rows = [SummaryRow(*r) for r in self._fetch(query, bind.values)]
         page, last = _page(rows, limit, lambda r: (r.resource_id, r.compliance_type))
         return Page([summary_from_row(r) for r in page], last)
+
+    def browse_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        sort: str,
+        descending: bool,
+        after: RowKey | None,
+        before: RowKey | None,
+        limit: int,
+    ) -> BrowsePage:
+        return summaries_page(
+            self.engine, tenant, conditions, sort, descending, after, before, limit
+        )
 
     def list_type_summaries(
         self,
