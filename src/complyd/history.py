@@ -33,6 +33,13 @@ def timeline(store: Store, tenant: Tenant, resource_id: str) -> Iterator[History
     return pages(store.history, tenant, resource_id)
 
 
+def recent_changes(
+    store: Store, tenant: Tenant, resource_id: str, limit: int
+) -> list[HistoryEntry]:
+    """The resource's last `limit` changes over all its types, oldest first."""
+    return store.history.recent(tenant, resource_id, limit)
+
+
 def fleet_non_compliant(
     store: Store, tenant: Tenant, days: float, bucket_ms: int = DAY_MS, at_ms: int | None = None
 ) -> list[tuple[int, int]]:
