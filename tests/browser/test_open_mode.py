@@ -50,11 +50,13 @@ def test_fleet_view_charts_each_type_and_the_fleet_total(
     page = open_page(open_server)
     page.goto(open_server.url + "/ui")
     picker = page.get_by_label("Account and region")
+    # The largest tenant first, then the others (one resource each) by account and region.
     expect(picker.locator("option")).to_have_text(
-        [f"{ACCOUNT_A} · {OTHER_REGION}", f"{ACCOUNT_A} · {REGION}", f"{ACCOUNT_B} · {REGION}"]
+        [f"{ACCOUNT_A} · {REGION}", f"{ACCOUNT_A} · {OTHER_REGION}", f"{ACCOUNT_B} · {REGION}"]
     )
-    # Nothing chosen yet: the first pair holding data is shown.
-    expect(page.locator(".context")).to_contain_text(f"region {OTHER_REGION}")
+    # Nothing chosen yet: the largest tenant is shown.
+    expect(page.locator(".context")).to_contain_text(f"Account {ACCOUNT_A}, region {REGION}")
+    choose_tenant(page, ACCOUNT_B, REGION)
     choose_tenant(page, ACCOUNT_A, REGION)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Fleet compliance")
