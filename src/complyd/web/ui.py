@@ -38,9 +38,9 @@ from complyd.web.timecharts import Trend, trend
 from complyd.web.ui_csv import csv_filename, summary_csv
 from complyd.web.ui_params import (
     MAX_PARAM,
+    SORTS,
     STATUS_LABELS,
     TREND_DAYS,
-    SORTS,
     Query,
     Sort,
     keyset,
@@ -265,6 +265,7 @@ class Dashboard:
             prev_url = url("/resources", **here, **back, page=str(max(1, number - 1)))
         fleet = totals[0] if totals and totals[0].compliance_type == FLEET_TOTAL else None
         type_rows = [t for t in totals if t.compliance_type != FLEET_TOTAL]
+        row_total = sum(t.compliant.total + t.non_compliant.total for t in type_rows)
         type_options = sorted(
             {t.compliance_type for t in all_types if t.compliance_type != FLEET_TOTAL}
             | ({query.compliance_type} if query.compliance_type else set())
@@ -281,14 +282,16 @@ class Dashboard:
             next_url=next_url,
             prev_url=prev_url,
             type_options=type_options,
-            row_total=sum(t.compliant.total + t.non_compliant.total for t in type_rows),
+            row_total=row_total,
             row_non_compliant=sum(t.non_compliant.total for t in type_rows),
-            fleet=fleet,
+            # With one type selected FleetTotal is not counted (as the API leaves it out), and
+            # each row is then a resource of its own.
+            resource_total=(fleet.compliant.total + fleet.non_compliant.total)
+            if fleet
+            else row_total,
             csv_url=url("/resources.csv", **query.params()),
             first_url=url("/resources", **here),
-            sort_urls={
-                by: url("/resources", **query.params(), **sort.toggled(by)) for by in SORTS
-            },
+            sort_urls={by: url("/resources", **query.params(), **sort.toggled(by)) for by in SORTS},
         )
 
     def resources_csv(self, request: Request) -> Response:
