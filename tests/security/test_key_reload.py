@@ -5,7 +5,6 @@ meanwhile all succeed."""
 from __future__ import annotations
 
 import html
-import http.client
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.api.harness import Server, launch
+from tests.api.harness import Server, dashboard_request, launch
 from tests.operator.runner import complyd
 
 from .conftest import client
@@ -77,26 +76,11 @@ def test_keys_list_and_revoke_edit_the_file_and_never_show_secrets(tmp_path: Pat
     assert [k["AccessKeyId"] for k in listed(path)] == [first]
 
 
-def dashboard(
-    srv: Server, method: str, path: str, cookie: str = "", body: str = ""
-) -> tuple[int, str, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-    headers = {"Cookie": cookie} if cookie else {}
-    if body:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    conn.request(method, path, body=body or None, headers=headers)
-    resp = conn.getresponse()
-    text = resp.read().decode()
-    set_cookie = resp.getheader("Set-Cookie") or ""
-    conn.close()
-    return resp.status, set_cookie.split(";", 1)[0] or cookie, text
-
-
 def sign_in(srv: Server, key_id: str, secret: str) -> str:
-    _, cookie, page = dashboard(srv, "GET", "/ui/login")
+    _, cookie, page = dashboard_request(srv, "GET", "/ui/login")
     csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
     form = urlencode({"csrf": csrf, "access_key_id": key_id, "secret_access_key": secret})
-    status, cookie, _ = dashboard(srv, "POST", "/ui/login", cookie, form)
+    status, cookie, _ = dashboard_request(srv, "POST", "/ui/login", cookie, form)
     assert status == 303
     return cookie
 
@@ -128,7 +112,7 @@ def test_sighup_reloads_the_credentials_without_a_restart(tmp_path: Path) -> Non
     pid = srv.proc.pid
     try:
         session = sign_in(srv, leaving, leaving_secret)
-        assert dashboard(srv, "GET", "/ui/", session)[0] == 200
+        assert dashboard_request(srv, "GET", "/ui/", session)[0] == 200
 
         # A steady client keeps calling through every reload; none of its calls may fail.
         stop, calls, failures = threading.Event(), [0], []
@@ -159,7 +143,7 @@ def test_sighup_reloads_the_credentials_without_a_restart(tmp_path: Path) -> Non
             wait_until(lambda: works(srv, joining, joining_secret))
             assert not works(srv, leaving, leaving_secret)
             # The revoked key's dashboard session ended with it.
-            status, _, _ = dashboard(srv, "GET", "/ui/", session)
+            status, _, _ = dashboard_request(srv, "GET", "/ui/", session)
             assert status == 303
 
             # A file that no longer loads is refused; the keys in use stay.

@@ -121,13 +121,8 @@ class SqlHistory:
     ) -> list[HistoryEntry]:
         """The resource's changes in the order they were made, strictly after `after_id`."""
         query = (
-            sa.select(HISTORY)
-            .where(
-                HISTORY.c.account_id == tenant.account_id,
-                HISTORY.c.region == tenant.region,
-                HISTORY.c.resource_id == resource_id,
-                HISTORY.c.id > (after_id if after_id is not None else -1),
-            )
+            _of_resource(tenant, resource_id)
+            .where(HISTORY.c.id > (after_id if after_id is not None else -1))
             .order_by(HISTORY.c.id)
             .limit(limit)
         )
@@ -136,16 +131,7 @@ class SqlHistory:
 
     def recent(self, tenant: Tenant, resource_id: str, limit: int) -> list[HistoryEntry]:
         """The resource's last `limit` changes, oldest first."""
-        query = (
-            sa.select(HISTORY)
-            .where(
-                HISTORY.c.account_id == tenant.account_id,
-                HISTORY.c.region == tenant.region,
-                HISTORY.c.resource_id == resource_id,
-            )
-            .order_by(HISTORY.c.id.desc())
-            .limit(limit)
-        )
+        query = _of_resource(tenant, resource_id).order_by(HISTORY.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_entry(r) for r in reversed(list(conn.execute(query)))]
 
@@ -246,6 +232,14 @@ class SqlHistory:
                 .where(EVENTS.c.id == event_id)
                 .values(attempts=attempts, next_attempt_ms=next_attempt_ms)
             )
+
+
+def _of_resource(tenant: Tenant, resource_id: str) -> sa.Select[Any]:
+    return sa.select(HISTORY).where(
+        HISTORY.c.account_id == tenant.account_id,
+        HISTORY.c.region == tenant.region,
+        HISTORY.c.resource_id == resource_id,
+    )
 
 
 def _entry(r: Any) -> HistoryEntry:
