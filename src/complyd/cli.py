@@ -26,7 +26,8 @@ from complyd.config import (
 )
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
 from complyd.operator.keys import KEY_COMMANDS
-from complyd.operator.opening import shown, store_errors
+from complyd.operator.opening import shown as _shown
+from complyd.operator.opening import store_errors
 
 DB_HELP = (
     "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
@@ -207,7 +208,7 @@ def serve(
     # second; CPython's default 5 ms GIL slice would make each hand-off wait a whole slice.
     sys.setswitchinterval(0.0005)
     mode = f"{len(credentials)} access keys" if credentials else "open mode, signatures unchecked"
-    click.echo(f"complyd {__version__}: {shown(settings.resolved_db_url)}; {mode}", err=True)
+    click.echo(f"complyd {__version__}: {_shown(settings.resolved_db_url)}; {mode}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
 
 
@@ -224,7 +225,7 @@ def migrate(db: str | None) -> None:
         try:
             before = current_revision(engine)
             apply(engine)
-            click.echo(f"{shown(url)}: schema {before or 'empty'} -> {head_revision()}")
+            click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {head_revision()}")
         finally:
             engine.dispose()
 

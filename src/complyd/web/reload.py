@@ -54,7 +54,11 @@ async def reload_on_sighup(authenticator: Authenticator, path: Path | None) -> A
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    except (NotImplementedError, RuntimeError, ValueError):
+        yield  # a loop or platform without signal handlers: nothing to reload from
+        return
     try:
         yield
     finally:
