@@ -39,6 +39,7 @@ def summary_change(
         execution=after.execution if after else None,
         fleet_delta=_non_compliant(counts.resource_after) - _non_compliant(counts.resource_before),
         status_flipped=flipped,
+        type_delta=_non_compliant(counts.type_after) - _non_compliant(counts.type_before),
     )
 
 

@@ -10,8 +10,6 @@ import logging
 import secrets
 import string
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -29,6 +27,9 @@ from complyd.config import (
 from complyd.logs import FORMATS
 from complyd.logs import configure as configure_logs
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
+from complyd.operator.keys import KEY_COMMANDS
+from complyd.operator.opening import shown as _shown
+from complyd.operator.opening import store_errors
 
 DB_HELP = (
     "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
@@ -229,6 +230,7 @@ def serve(
         total_size_limit=total_size_limit,
         log_level=log_level,
         credentials=credentials,
+        credentials_file=credentials_file,
         rate_limit=rate_limit,
         rate_burst=rate_burst,
         max_body_size=max_body_size,
@@ -319,24 +321,20 @@ def keys_create(account_id: str, read_only: bool, append_to: Path | None) -> Non
     click.echo(f"added access key {key_id} (account {account_id}) to {append_to}")
 
 
-@contextmanager
-def store_errors(url: str) -> Iterator[None]:
-    """Turn a store that cannot be opened into one line naming it, not a traceback."""
-    import sqlalchemy as sa
-
-    try:
-        yield
-    except (sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise click.ClickException(f"cannot open the store {_shown(url)}: {reason}") from None
-
-
-def _shown(url: str) -> str:
-    """A database URL without its password."""
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
-
-
 for _command in OPERATOR_COMMANDS:
     main.add_command(_command)
+for _command in KEY_COMMANDS:
+    keys.add_command(_command)
+
+
+def _show_envvars(command: click.Command) -> None:
+    """Every option's COMPLYD_* variable appears in its --help."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar:
+            param.show_envvar = True
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _show_envvars(sub)
+
+
+_show_envvars(main)

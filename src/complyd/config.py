@@ -15,6 +15,8 @@ from pathlib import Path
 
 MIB = 1024 * 1024
 _ACCOUNT_ID = re.compile(r"\d{12}")
+# What a key may do beyond its account's API: "auditor" reads every tenant in the dashboard.
+ROLES = ("admin", "auditor")
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
 
 
@@ -28,10 +30,16 @@ class AccessKey:
     secret_access_key: str = field(repr=False)
     account_id: str
     read_only: bool = False
+    role: str = ""
+
+
+def is_account_id(value: str) -> bool:
+    return _ACCOUNT_ID.fullmatch(value) is not None
 
 
 def load_credentials(path: Path) -> Mapping[str, AccessKey]:
-    """Read a TOML file of `[[keys]]` (access_key_id, secret_access_key, account_id, read_only).
+    """Read a TOML file of `[[keys]]` (access_key_id, secret_access_key, account_id, read_only,
+    role).
 
     Messages name the file and the entry, never a secret.
     """
@@ -50,7 +58,8 @@ def load_credentials(path: Path) -> Mapping[str, AccessKey]:
         where = f"{path}, [[keys]] entry {n}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a table")
-        unknown = set(entry) - {"access_key_id", "secret_access_key", "account_id", "read_only"}
+        known = {"access_key_id", "secret_access_key", "account_id", "read_only", "role"}
+        unknown = set(entry) - known
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
         key_id, secret = entry.get("access_key_id"), entry.get("secret_access_key")
@@ -63,9 +72,13 @@ def load_credentials(path: Path) -> Mapping[str, AccessKey]:
             raise ConfigError(f"{where} ({key_id}): account_id must be a 12-digit string")
         if not isinstance(read_only, bool):
             raise ConfigError(f"{where} ({key_id}): read_only must be true or false")
+        role = entry.get("role", "")
+        if role != "" and role not in ROLES:
+            allowed = " or ".join(f'"{r}"' for r in ROLES)
+            raise ConfigError(f"{where} ({key_id}): role must be {allowed}")
         if key_id in keys:
             raise ConfigError(f"{where}: access_key_id {key_id} appears twice")
-        keys[key_id] = AccessKey(key_id, secret, account, read_only)
+        keys[key_id] = AccessKey(key_id, secret, account, read_only, role)
     return keys
 
 
@@ -109,6 +122,8 @@ class Settings:
     log_level: str = "info"
     # Keys from --credentials; empty means open mode (no signature checks).
     credentials: Mapping[str, AccessKey] = field(default_factory=dict)
+    # The file they came from, read again on SIGHUP.
+    credentials_file: Path | None = None
     # Requests per second per access key (token bucket); 0 turns throttling off.
     rate_limit: float = 0.0
     rate_burst: int = 0

@@ -20,6 +20,8 @@ log = logging.getLogger("complyd.history")
 DAY_MS = 86_400_000
 # Pruning runs this often at most, and four times per retention period at least.
 PRUNE_INTERVAL_S = 3600.0
+# Types per store read of the current per-type counts.
+TYPE_PAGE = 50
 
 
 def now_ms() -> int:
@@ -31,6 +33,13 @@ def timeline(store: Store, tenant: Tenant, resource_id: str) -> Iterator[History
     return pages(store.history, tenant, resource_id)
 
 
+def recent_changes(
+    store: Store, tenant: Tenant, resource_id: str, limit: int
+) -> list[HistoryEntry]:
+    """The resource's last `limit` changes over all its types, oldest first."""
+    return store.history.recent(tenant, resource_id, limit)
+
+
 def fleet_non_compliant(
     store: Store, tenant: Tenant, days: float, bucket_ms: int = DAY_MS, at_ms: int | None = None
 ) -> list[tuple[int, int]]:
@@ -40,6 +49,39 @@ def fleet_non_compliant(
     since = end - int(days * DAY_MS)
     current = store.fleet_total(tenant, []).non_compliant.total
     deltas = store.history.fleet_deltas(tenant, since, bucket_ms)
+    return _series(current, deltas, since, end, bucket_ms)
+
+
+def types_non_compliant(
+    store: Store, tenant: Tenant, days: float, bucket_ms: int = DAY_MS, at_ms: int | None = None
+) -> dict[str, list[tuple[int, int]]]:
+    """{compliance type: points as `fleet_non_compliant` gives them}, in type order: every type
+    that holds rows now or changed its non-compliant count in the period."""
+    end = at_ms if at_ms is not None else now_ms()
+    since = end - int(days * DAY_MS)
+    current: dict[str, int] = {}
+    after: str | None = None
+    while True:
+        page = store.list_type_summaries(tenant, [], after, TYPE_PAGE)
+        current.update((r.compliance_type, r.non_compliant.total) for r in page.rows)
+        if page.last_key is None:
+            break
+        after = page.last_key[0]
+    by_type: dict[str, dict[int, int]] = {}
+    for (compliance_type, bucket), delta in store.history.type_deltas(
+        tenant, since, bucket_ms
+    ).items():
+        by_type.setdefault(compliance_type, {})[bucket] = delta
+    return {
+        t: _series(current.get(t, 0), by_type.get(t, {}), since, end, bucket_ms)
+        for t in sorted(current.keys() | by_type.keys())
+    }
+
+
+def _series(
+    current: int, deltas: dict[int, int], since: int, end: int, bucket_ms: int
+) -> list[tuple[int, int]]:
+    """Walk back from the current count, undoing each bucket's recorded changes."""
     points: list[tuple[int, int]] = []
     count = current
     for bucket in range(end // bucket_ms, since // bucket_ms - 1, -1):

@@ -187,7 +187,8 @@ class SummaryChange:
     """A put's change to one (resource, type) summary, recorded in the same transaction.
 
     `status` None: the type was removed. `fleet_delta` moves the tenant's count of
-    non-compliant resources (-1, 0 or 1); `status_flipped` marks a state-change event.
+    non-compliant resources (-1, 0 or 1), `type_delta` the compliance type's;
+    `status_flipped` marks a state-change event.
     """
 
     status: Status | None
@@ -197,6 +198,7 @@ class SummaryChange:
     execution: ExecutionSummary | None
     fleet_delta: int
     status_flipped: bool
+    type_delta: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from complyd.model import (
     UploadType,
 )
 from complyd.storage.base import Store, WriteTransaction
+from complyd.storage.browse import BrowsePage
 from complyd.summaries import count_change, resource_summary
 
 # AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
@@ -270,6 +271,23 @@ class ComplianceService:
         """list_resource_compliance_summaries as the store's records."""
         conditions = parse_filters(filters, SUMMARY_KEYS)
         return self.store.summary_records(tenant, conditions, after, limit)
+
+    def browse_resource_summaries(
+        self,
+        tenant: Tenant,
+        filters: Sequence[Filter],
+        sort: str,
+        descending: bool,
+        after: tuple[str, str] | None,
+        before: tuple[str, str] | None,
+        limit: int,
+    ) -> BrowsePage:
+        """Summary rows for people: the same filters as ListResourceComplianceSummaries, in
+        one of the indexed sort orders, a page after or before a row."""
+        conditions = parse_filters(filters, SUMMARY_KEYS)
+        return self.store.browse_summaries(
+            tenant, conditions, sort, descending, after, before, limit
+        )
 
     def list_compliance_summaries(
         self,

@@ -6,6 +6,7 @@ internals: a server is `python -m complyd serve ...` plus `GET /healthz`.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import os
@@ -272,3 +273,20 @@ class Api:
         resp = self.call(operation, body)
         assert resp.status == 400, (resp.status, resp.raw)
         return resp
+
+
+def dashboard_request(
+    srv: Server, method: str, path: str, cookie: str = "", body: str = ""
+) -> tuple[int, str, str]:
+    """A dashboard request: (status, the session cookie to send next, body), without following
+    redirects; `body` is a urlencoded form."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body or None, headers=headers)
+    resp = conn.getresponse()
+    text = resp.read().decode()
+    set_cookie = resp.getheader("Set-Cookie") or ""
+    conn.close()
+    return resp.status, set_cookie.split(";", 1)[0] or cookie, text

@@ -50,11 +50,13 @@ def test_fleet_view_charts_each_type_and_the_fleet_total(
     page = open_page(open_server)
     page.goto(open_server.url + "/ui")
     picker = page.get_by_label("Account and region")
+    # The largest tenant first, then the others (one resource each) by account and region.
     expect(picker.locator("option")).to_have_text(
-        [f"{ACCOUNT_A} · {OTHER_REGION}", f"{ACCOUNT_A} · {REGION}", f"{ACCOUNT_B} · {REGION}"]
+        [f"{ACCOUNT_A} · {REGION}", f"{ACCOUNT_A} · {OTHER_REGION}", f"{ACCOUNT_B} · {REGION}"]
     )
-    # Nothing chosen yet: the first pair holding data is shown.
-    expect(page.locator(".context")).to_contain_text(f"region {OTHER_REGION}")
+    # Nothing chosen yet: the largest tenant is shown.
+    expect(page.locator(".context")).to_contain_text(f"Account {ACCOUNT_A}, region {REGION}")
+    choose_tenant(page, ACCOUNT_B, REGION)
     choose_tenant(page, ACCOUNT_A, REGION)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Fleet compliance")
@@ -152,7 +154,7 @@ def test_resources_filters_and_keyset_pages(open_server: Complyd, open_page: Ope
     expect(page.get_by_role("heading", level=1)).to_have_text("Resources")
     assert len(resource_rows(page)) == 50
 
-    page.get_by_label("Compliance type").fill("Association")
+    page.get_by_label("Compliance type").select_option("Association")
     page.get_by_label("Status").select_option(label="Non-compliant")
     page.get_by_role("button", name="Apply filters").click()
     assert [row[:4] for row in resource_rows(page)] == [
@@ -169,7 +171,7 @@ def test_resources_filters_and_keyset_pages(open_server: Complyd, open_page: Ope
         [R2, "Patch"],
         [R3, "Association"],
     ]
-    expect(page.get_by_role("link", name="Next page »")).to_have_count(0)
+    expect(page.get_by_role("link", name="Next page ›")).to_have_count(0)
     assert accessibility_problems(page) == []
     screenshot(page, "resources")
 
@@ -179,13 +181,13 @@ def test_resources_filters_and_keyset_pages(open_server: Complyd, open_page: Ope
     page.get_by_role("button", name="Apply filters").click()
     first = resource_rows(page)
     assert [row[0] for row in first] == [bulk_id(n) for n in range(50)]
-    page.get_by_role("link", name="Next page »").click()
+    page.get_by_role("link", name="Next page ›").click()
     expect(page.get_by_role("table", name=RESOURCE_TABLE)).to_contain_text("page 2")
     assert [row[0] for row in resource_rows(page)] == [bulk_id(n) for n in range(50, 100)]
     assert "after_resource=" in page.url and ACCOUNT_A not in page.url
-    page.get_by_role("link", name="Next page »").click()
+    page.get_by_role("link", name="Next page ›").click()
     assert [row[0] for row in resource_rows(page)] == [bulk_id(n) for n in range(100, 120)]
-    expect(page.get_by_role("link", name="Next page »")).to_have_count(0)
+    expect(page.get_by_role("link", name="Next page ›")).to_have_count(0)
     page.get_by_role("link", name="« First page").click()
     assert resource_rows(page) == first
     expect(page.get_by_label("Overall severity")).to_have_value("LOW")
@@ -222,7 +224,7 @@ def test_each_tenant_sees_only_its_own_data(open_server: Complyd, open_page: Ope
     response = page.goto(f"{open_server.url}/ui/resources/{B1}")
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_have_text(
-        f"No compliance data for resource {B1} in this account and region."
+        f"No compliance data for resource {B1} in account {ACCOUNT_A}, region {REGION}."
     )
     assert accessibility_problems(page) == []
     page.goto(f"{open_server.url}/ui/resources?resource_id={B1}")

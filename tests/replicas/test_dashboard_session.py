@@ -4,30 +4,13 @@ derived from the token key in the shared database."""
 from __future__ import annotations
 
 import html
-import http.client
 import re
 from urllib.parse import urlencode
 
-from tests.api.harness import Server, make_client, new_instance_id, new_tenant
+from tests.api.harness import dashboard_request, make_client, new_instance_id, new_tenant
 from tests.api.reference import entry, put
 
 from .conftest import Replicas
-
-
-def request(
-    srv: Server, method: str, path: str, cookie: str = "", body: str = ""
-) -> tuple[int, str, str]:
-    """(status, the session cookie to send next, body) without following redirects."""
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-    headers = {"Cookie": cookie} if cookie else {}
-    if body:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    conn.request(method, path, body=body or None, headers=headers)
-    resp = conn.getresponse()
-    text = resp.read().decode()
-    set_cookie = resp.getheader("Set-Cookie") or ""
-    conn.close()
-    return resp.status, set_cookie.split(";", 1)[0] or cookie, text
 
 
 def test_a_session_from_one_replica_picks_a_tenant_on_another(replicas: Replicas) -> None:
@@ -36,7 +19,7 @@ def test_a_session_from_one_replica_picks_a_tenant_on_another(replicas: Replicas
     for ctype, tenant in tenants.items():
         put(make_client(first, tenant), new_instance_id(), ctype, [entry("a")])
 
-    status, cookie, page = request(first, "GET", "/ui/")
+    status, cookie, page = dashboard_request(first, "GET", "/ui/")
     assert status == 200 and cookie.startswith("complyd_ui=")
     csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
     [shown] = [ctype for ctype in tenants if ctype in page]
@@ -45,8 +28,8 @@ def test_a_session_from_one_replica_picks_a_tenant_on_another(replicas: Replicas
     # The form token lives in the cookie signed by the first replica; the second must accept it.
     chosen = tenants[other]
     form = urlencode({"csrf": csrf, "tenant": f"{chosen.account}/{chosen.region}"})
-    status, cookie, _ = request(second, "POST", "/ui/tenant", cookie, form)
+    status, cookie, _ = dashboard_request(second, "POST", "/ui/tenant", cookie, form)
     assert status in (302, 303)
     # And the first accepts the cookie the second signed.
-    status, _, page = request(first, "GET", "/ui/", cookie)
+    status, _, page = dashboard_request(first, "GET", "/ui/", cookie)
     assert status == 200 and other in page and shown not in page

@@ -1,4 +1,5 @@
-"""The operator commands of `complyd`: summary, resources, items, import and export.
+"""The operator commands of `complyd`: summary, resources, items, import, export, history
+and tenants.
 
 Owns their flags and exit codes. Each opens the database named by --db, works as one
 (account, region) through ComplianceService, reads by keyset pages and closes the store.
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import sqlalchemy as sa
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,14 +24,13 @@ from rich.progress import (
 )
 
 from complyd import history as history_queries
-from complyd.config import Settings, database_url, default_db_path
-from complyd.errors import ComplianceError
+from complyd.config import Settings, default_db_path
 from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Severity, Tenant
 from complyd.operator import render
 from complyd.operator.export import Exporter, all_rows
 from complyd.operator.importer import import_lines, numbered_lines
-from complyd.service import ComplianceService
-from complyd.storage.sql import SqlStore
+from complyd.operator.opening import check_account, opened
+from complyd.rollup import tenant_rollups
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REGION = "us-east-1"
@@ -52,28 +50,14 @@ def tenant_options(f: F) -> F:
     """--db, --account, --region, --json: the options every read command shares."""
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON lines (API shapes).")(f)
     f = click.option("--region", default=DEFAULT_REGION, show_default=True)(f)
-    f = click.option("--account", default=DEFAULT_ACCOUNT_ID, show_default=True)(f)
+    f = account_option(f)
     return db_option(f)
 
 
-@contextmanager
-def opened(
-    db: str | None, settings: Settings | None = None, *, create: bool = False
-) -> Iterator[ComplianceService]:
-    """The service on --db. Only `import` creates a database: a mistyped path given to a read
-    command is an error, not a new empty store."""
-    url = database_url(db)
-    parsed = sa.make_url(url)
-    if not create and parsed.get_backend_name() == "sqlite" and parsed.database:
-        if not Path(parsed.database).exists():
-            raise click.ClickException(f"no database at {parsed.database} (see --db)")
-    store = SqlStore(url)
-    try:
-        yield ComplianceService(store, settings or Settings())
-    except ComplianceError as error:
-        raise click.ClickException(f"{error.code}: {error.message}") from None
-    finally:
-        store.close()
+def account_option(f: F) -> F:
+    return click.option(
+        "--account", default=DEFAULT_ACCOUNT_ID, show_default=True, callback=check_account
+    )(f)
 
 
 def equal(key: str, value: str | None) -> list[Filter]:
@@ -157,7 +141,7 @@ def items(
 
 @click.command("import")
 @db_option
-@click.option("--account", default=DEFAULT_ACCOUNT_ID, show_default=True)
+@account_option
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
 @click.option("--any-resource-id", is_flag=True, help="Accept any ResourceId.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
@@ -288,4 +272,18 @@ def history(
             render.console().print(render.fleet_history_table(points))
 
 
-COMMANDS = (summary, resources, items, import_, export, history)
+@click.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per tenant.")
+def tenants(db: str | None, as_json: bool) -> None:
+    """The (account, region) pairs holding data, largest first: resources and non-compliant
+    resources, over all types and per type."""
+    with opened(db) as service:
+        found = tenant_rollups(service.store)
+    if as_json:
+        render.json_lines(render.encoded_rollups(found))
+    else:
+        render.console().print(render.rollups_table(found))
+
+
+COMMANDS = (summary, resources, items, import_, export, history, tenants)

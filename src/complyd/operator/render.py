@@ -23,6 +23,7 @@ from complyd.model import (
     StoredItem,
     TypeSummary,
 )
+from complyd.rollup import TenantRollup
 from complyd.storage.history import HistoryEntry
 from complyd.wire import codec
 
@@ -188,4 +189,39 @@ def fleet_history_table(points: Iterable[tuple[int, int]]) -> Table:
     table.add_column("Non-compliant at end", justify="right")
     for start_ms, count in points:
         table.add_row(iso(start_ms), str(count))
+    return table
+
+
+def encoded_rollups(rows: Iterable[TenantRollup]) -> Iterator[dict[str, Any]]:
+    for r in rows:
+        yield {
+            "AccountId": r.tenant.account_id,
+            "Region": r.tenant.region,
+            "ResourceCount": r.resources,
+            "NonCompliantCount": r.non_compliant,
+            "ComplianceTypes": [
+                {
+                    "ComplianceType": t.compliance_type,
+                    "ResourceCount": t.resources,
+                    "NonCompliantCount": t.non_compliant,
+                }
+                for t in r.by_type
+            ],
+        }
+
+
+def rollups_table(rows: Iterable[TenantRollup]) -> Table:
+    table = Table(title="Tenants, largest first")
+    table.add_column("Account", overflow="fold")
+    table.add_column("Region", overflow="fold")
+    table.add_column("Resources", justify="right")
+    table.add_column("Non-compliant", justify="right", style="red")
+    table.add_column("Non-compliant by type", overflow="fold")
+    for r in rows:
+        by_type = ", ".join(
+            f"{t.compliance_type} {t.non_compliant}/{t.resources}" for t in r.by_type
+        )
+        table.add_row(
+            r.tenant.account_id, r.tenant.region, str(r.resources), str(r.non_compliant), by_type
+        )
     return table

@@ -27,6 +27,7 @@ from complyd.model import (
 )
 
 if TYPE_CHECKING:
+    from complyd.storage.browse import BrowsePage, RowKey
     from complyd.storage.history import SqlHistory
 
 T = TypeVar("T")
@@ -121,6 +122,18 @@ class Store(Protocol):
         limit: int,
     ) -> Page[ResourceSummary]:
         """Summary rows in (resource id, compliance type) order, strictly after `after`."""
+
+    def browse_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        sort: str,
+        descending: bool,
+        after: RowKey | None,
+        before: RowKey | None,
+        limit: int,
+    ) -> BrowsePage:
+        """The dashboard's pages: summary rows in one of `browse.SORTS`, after or before a row."""
 
     def list_type_summaries(
         self,

@@ -89,6 +89,7 @@ def record_change(
             "execution_id": execution.execution_id if execution else None,
             "execution_type": execution.execution_type if execution else None,
             "fleet_delta": change.fleet_delta,
+            "type_delta": change.type_delta,
         },
     )
     if change.status_flipped and change.status and change.overall_severity:
@@ -120,18 +121,19 @@ class SqlHistory:
     ) -> list[HistoryEntry]:
         """The resource's changes in the order they were made, strictly after `after_id`."""
         query = (
-            sa.select(HISTORY)
-            .where(
-                HISTORY.c.account_id == tenant.account_id,
-                HISTORY.c.region == tenant.region,
-                HISTORY.c.resource_id == resource_id,
-                HISTORY.c.id > (after_id if after_id is not None else -1),
-            )
+            _of_resource(tenant, resource_id)
+            .where(HISTORY.c.id > (after_id if after_id is not None else -1))
             .order_by(HISTORY.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query)]
+
+    def recent(self, tenant: Tenant, resource_id: str, limit: int) -> list[HistoryEntry]:
+        """The resource's last `limit` changes, oldest first."""
+        query = _of_resource(tenant, resource_id).order_by(HISTORY.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in reversed(list(conn.execute(query)))]
 
     def fleet_deltas(self, tenant: Tenant, since_ms: int, bucket_ms: int) -> dict[int, int]:
         """{bucket number (recorded_ms // bucket_ms): net change of non-compliant resources}."""
@@ -149,6 +151,24 @@ class SqlHistory:
         )
         with self.engine.connect() as conn:
             return {int(b): int(n) for b, n in conn.execute(query)}
+
+    def type_deltas(
+        self, tenant: Tenant, since_ms: int, bucket_ms: int
+    ) -> dict[tuple[str, int], int]:
+        """{(compliance type, bucket number): net change of its non-compliant resources}."""
+        bucket = (HISTORY.c.recorded_ms // sa.literal_column(str(int(bucket_ms)))).label("bucket")
+        query = (
+            sa.select(HISTORY.c.compliance_type, bucket, sa.func.sum(HISTORY.c.type_delta))
+            .where(
+                HISTORY.c.account_id == tenant.account_id,
+                HISTORY.c.region == tenant.region,
+                HISTORY.c.recorded_ms >= since_ms,
+                HISTORY.c.type_delta != 0,
+            )
+            .group_by(HISTORY.c.compliance_type, bucket)
+        )
+        with self.engine.connect() as conn:
+            return {(str(t), int(b)): int(n) for t, b, n in conn.execute(query)}
 
     def prune(self, before_ms: int) -> int:
         """Delete changes recorded before `before_ms`, a batch at a time (short write locks)."""
@@ -212,6 +232,14 @@ class SqlHistory:
                 .where(EVENTS.c.id == event_id)
                 .values(attempts=attempts, next_attempt_ms=next_attempt_ms)
             )
+
+
+def _of_resource(tenant: Tenant, resource_id: str) -> sa.Select[Any]:
+    return sa.select(HISTORY).where(
+        HISTORY.c.account_id == tenant.account_id,
+        HISTORY.c.region == tenant.region,
+        HISTORY.c.resource_id == resource_id,
+    )
 
 
 def _entry(r: Any) -> HistoryEntry:

@@ -99,8 +99,9 @@ compliance_counts = sa.Table(
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # Every change of a (resource, type) summary, written by the put that made it. status NULL:
-# the type was removed. fleet_delta moves the tenant's non-compliant resource count, so the
-# fleet's count over time is the current count minus the deltas recorded since.
+# the type was removed. fleet_delta moves the tenant's non-compliant resource count and
+# type_delta the type's, so either count over time is the current count minus the deltas
+# recorded since.
 compliance_history = sa.Table(
     "compliance_history",
     metadata,
@@ -113,6 +114,8 @@ compliance_history = sa.Table(
     sa.Column("non_compliant_count", sa.Integer, nullable=False),
     *_execution(nullable=True),
     sa.Column("fleet_delta", sa.SmallInteger, nullable=False),
+    # Moves the (resource's) compliance type's non-compliant resource count: -1, 0 or 1.
+    sa.Column("type_delta", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Index("ix_compliance_history_resource", "account_id", "region", "resource_id", "id"),
     sa.Index("ix_compliance_history_time", "account_id", "region", "recorded_ms"),
 )

@@ -27,6 +27,7 @@ from complyd.model import (
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
+from complyd.storage.browse import BrowsePage, RowKey, summaries_page
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.history import SqlHistory
 from complyd.storage.reads import SqlReads
@@ -129,6 +130,20 @@ class SqlStore:
     ) -> Page[ResourceSummary]:
         page = self.reads.summary_records(tenant, conditions, after, limit)
         return Page([summary_from_record(r) for r in page.rows], page.last_key)
+
+    def browse_summaries(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        sort: str,
+        descending: bool,
+        after: RowKey | None,
+        before: RowKey | None,
+        limit: int,
+    ) -> BrowsePage:
+        return summaries_page(
+            self.engine, tenant, conditions, sort, descending, after, before, limit
+        )
 
     def list_type_summaries(
         self,

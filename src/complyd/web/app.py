@@ -29,6 +29,7 @@ from complyd.web.api import Api, ApiOptions
 from complyd.web.auth import authenticator_for
 from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
+from complyd.web.reload import reload_on_sighup
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
 from complyd.wire.tokens import TokenCodec
@@ -79,7 +80,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with background_tasks(store, settings):
+        async with (
+            background_tasks(store, settings),
+            reload_on_sighup(authenticator, settings.credentials_file),
+        ):
             yield
         store.close()
 

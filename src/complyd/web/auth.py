@@ -41,6 +41,9 @@ class Authenticator(Protocol):
     def account_of(self, access_key_id: str) -> str | None:
         """The account of a configured access key id, or None."""
 
+    def role_of(self, access_key_id: str) -> str | None:
+        """The role of a configured access key id ("" for none), or None when not configured."""
+
 
 _CREDENTIAL_KEY = re.compile(r"Credential=([A-Za-z0-9]{1,128})/")
 
@@ -72,6 +75,9 @@ class OpenAuthenticator:
     def account_of(self, access_key_id: str) -> str | None:
         return None
 
+    def role_of(self, access_key_id: str) -> str | None:
+        return None
+
 
 class KeyAuthenticator:
     """Configured keys: SigV4 verified against the key's secret, the key's account used."""
@@ -80,6 +86,15 @@ class KeyAuthenticator:
 
     def __init__(self, keys: Mapping[str, AccessKey]) -> None:
         self._keys = dict(keys)
+
+    def replace(self, keys: Mapping[str, AccessKey]) -> None:
+        """Use `keys` from the next request on. One reference swap: a request already past
+        its key lookup finishes with the key it found."""
+        self._keys = dict(keys)
+
+    @property
+    def access_key_ids(self) -> frozenset[str]:
+        return frozenset(self._keys)
 
     def caller(self, request: SignedRequest) -> Caller:
         credential = parse_authorization(request.headers.get("authorization"))
@@ -101,6 +116,10 @@ class KeyAuthenticator:
     def account_of(self, access_key_id: str) -> str | None:
         key = self._keys.get(access_key_id)
         return key.account_id if key is not None else None
+
+    def role_of(self, access_key_id: str) -> str | None:
+        key = self._keys.get(access_key_id)
+        return key.role if key is not None else None
 
 
 def authenticator_for(keys: Mapping[str, AccessKey]) -> Authenticator:

@@ -1,47 +1,53 @@
-"""The read-only compliance dashboard under /ui: fleet, resources and node views, per tenant.
+"""The read-only compliance dashboard under /ui: fleet, resources and node views, per tenant,
+and the all-tenants roll-up for auditors.
 
 Owns the dashboard's routes and what each view reads and renders. Reads only through
-ComplianceService (and Store.tenants() via the session); must not write compliance data nor
-contain compliance rules. The tenant always comes from the session (`ui_session`), never from a
-URL, so a link or a keyset position in a query string (`ui_params`) cannot reach another
-tenant's data.
+ComplianceService, the history queries, the roll-up and (via the session) Store.tenants();
+must not write compliance data nor contain compliance rules. The tenant always comes from the
+session (`ui_session`), never from a URL, so a link or a keyset position in a query string
+(`ui_params`) cannot reach another tenant's data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from complyd import history
 from complyd.errors import ComplianceError
 from complyd.model import (
     FLEET_TOTAL,
     Filter,
     ResourceSummary,
     Status,
-    StoredItem,
     Tenant,
     TypeSummary,
 )
+from complyd.rollup import tenant_rollups
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
 from complyd.web.charts import SEVERITIES_SHOWN, TypeCard, type_card
+from complyd.web.timecharts import Trend, trend
+from complyd.web.ui_csv import csv_filename, summary_csv
 from complyd.web.ui_params import (
     MAX_PARAM,
+    SORTS,
     STATUS_LABELS,
+    TREND_DAYS,
     Query,
+    Sort,
     keyset,
     linker,
     node_linker,
     page_number,
+    trend_days,
 )
 from complyd.web.ui_session import (
     KeyChecker,
@@ -51,10 +57,13 @@ from complyd.web.ui_session import (
     has_form_token,
     read_form,
 )
+from complyd.web.ui_shapes import age, by_type, day, iso, timeline, when
 
 MOUNT_PATH = "/ui"
 ROWS_PER_PAGE = 50
 ITEMS_PER_PAGE = 200
+# Changes of one node drawn on its timeline (the newest ones).
+TIMELINE_CHANGES = 200
 # The service pages ListComplianceSummaries by 50 types; a tenant rarely has more than a few.
 TYPE_PAGE = 50
 FORM_BODY_LIMIT = 16 * 1024
@@ -72,40 +81,12 @@ SECURITY_HEADERS = {
 }
 
 
-def when(epoch_ms: int) -> str:
-    return _moment(epoch_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def iso(epoch_ms: int) -> str:
-    return _moment(epoch_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _moment(epoch_ms: int) -> datetime:
-    # Not datetime.fromtimestamp: it refuses some of the years 1..9999 complyd stores.
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemGroup:
-    compliance_type: str
-    items: list[StoredItem]
-
-
-def by_type(items: Sequence[StoredItem]) -> list[ItemGroup]:
-    """Consecutive items of one type, in the order the service lists them."""
-    groups: list[ItemGroup] = []
-    for item in items:
-        if not groups or groups[-1].compliance_type != item.compliance_type:
-            groups.append(ItemGroup(item.compliance_type, []))
-        groups[-1].items.append(item)
-    return groups
-
-
 class Dashboard:
     """The dashboard's handlers over one service, store and authenticator."""
 
     def __init__(self, service: ComplianceService, store: Store, keys: KeyChecker) -> None:
         self.service = service
+        self.store = store
         self.keys = keys
         self.sessions = Sessions(store, keys)
         self.templates = jinja2.Environment(
@@ -117,7 +98,9 @@ class Dashboard:
         )
         self.templates.filters["when"] = when
         self.templates.filters["iso"] = iso
+        self.templates.filters["day"] = day
         self.templates.filters["number"] = lambda n: f"{n:,}"
+        self.templates.globals["age"] = age
         self.templates.globals["SEVERITIES"] = SEVERITIES_SHOWN
         self.templates.globals["STATUSES"] = (Status.NON_COMPLIANT, Status.COMPLIANT)
         self.templates.globals["STATUS_LABELS"] = STATUS_LABELS
@@ -127,12 +110,15 @@ class Dashboard:
         routes = [
             Route("/", self.fleet, methods=["GET"]),
             Route("/resources", self.resources, methods=["GET"]),
+            Route("/resources.csv", self.resources_csv, methods=["GET"]),
+            Route("/tenants", self.tenants, methods=["GET"]),
             Route("/resources/{resource_id:path}", self.node, methods=["GET"]),
             Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
             Route("/tenant", self.choose_tenant, methods=["POST"]),
             Mount("/static", StaticFiles(packages=[("complyd.web", "static")])),
+            Route("/{path:path}", self.not_found),
         ]
         return Mount(
             MOUNT_PATH,
@@ -161,15 +147,44 @@ class Dashboard:
             tenant_choices=self.sessions.tenant_choices(viewer) if viewer else [],
             keys_configured=self.keys.keys_configured,
             csrf=form_token(request),
+            now_ms=history.now_ms(),
             **context,
         )
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
     def error(
-        self, request: Request, viewer: Viewer | None, status_code: int, message: str
+        self,
+        request: Request,
+        viewer: Viewer | None,
+        status_code: int,
+        message: str,
+        title: str = "Something went wrong",
+        links: Sequence[tuple[str, str]] = (),
     ) -> HTMLResponse:
+        """A page saying what went wrong, with links back to where the person can go on."""
+        url = linker(_root(request))
+        back = [*links, ("Fleet", url("/"))] if viewer else [("Sign in", url("/login"))]
         return self.render(
-            request, "error.html", viewer, status_code, message=message, nav="", title="Error"
+            request,
+            "error.html",
+            viewer,
+            status_code,
+            message=message,
+            nav="",
+            title=title,
+            links=back,
+        )
+
+    def not_found(self, request: Request) -> Response:
+        viewer = self.sessions.viewer(request)
+        path = _root(request) + "/" + request.path_params["path"]
+        return self.error(
+            request,
+            viewer,
+            404,
+            f"There is no dashboard page at {path}.",
+            title="Page not found",
+            links=[("Resources", linker(_root(request))("/resources"))] if viewer else [],
         )
 
     @staticmethod
@@ -182,45 +197,77 @@ class Dashboard:
         viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
-        rows: list[TypeSummary] = []
-        after: tuple[str, ...] | None = None
-        while True:
-            page = self.service.list_compliance_summaries(viewer.tenant, [], after, TYPE_PAGE)
-            rows.extend(page.rows)
-            if page.last_key is None:
-                break
-            after = page.last_key
+        rows = self._type_summaries(viewer.tenant, [])
         cards: list[TypeCard] = [type_card(r) for r in rows]
         if cards and cards[0].is_fleet_total and cards[0].total == 0:
             cards = []
-        return self.render(request, "fleet.html", viewer, nav="fleet", cards=cards)
+        days = trend_days(request.query_params)
+        trends: dict[str, Trend] = {}
+        if cards:
+            series = history.types_non_compliant(self.store, viewer.tenant, days)
+            trends = {t: trend(points) for t, points in series.items()}
+            fleet = history.fleet_non_compliant(self.store, viewer.tenant, days)
+            trends[FLEET_TOTAL] = trend(fleet)
+        return self.render(
+            request,
+            "fleet.html",
+            viewer,
+            nav="fleet",
+            cards=cards,
+            trends=trends,
+            days=days,
+            day_choices=TREND_DAYS,
+        )
+
+    def _type_summaries(self, tenant: Tenant, filters: list[Filter]) -> list[TypeSummary]:
+        """FleetTotal and every type: from the counters, or counting the selected rows."""
+        rows: list[TypeSummary] = []
+        after: tuple[str, ...] | None = None
+        while True:
+            page = self.service.list_compliance_summaries(tenant, filters, after, TYPE_PAGE)
+            rows.extend(page.rows)
+            if page.last_key is None:
+                return rows
+            after = page.last_key
 
     def resources(self, request: Request) -> Response:
         viewer = self.sessions.viewer(request)
         if viewer is None:
             return self.redirect(request, "/login")
         params = request.query_params
-        query = Query.read(params)
+        query, sort = Query.read(params), Sort.read(params)
         number = page_number(params)
+        after = keyset(params, "after_resource", "after_type")
+        before = keyset(params, "before_resource", "before_type")
+        filters = query.summary_filters(history.now_ms() / 1000)
         try:
-            page = self.service.list_resource_compliance_summaries(
+            page = self.service.browse_resource_summaries(
                 viewer.tenant,
-                query.summary_filters(),
-                keyset(params, "after_resource", "after_type"),
+                filters,
+                sort.by,
+                sort.descending,
+                None if after is None else (after[0], after[1]),
+                None if before is None or after is not None else (before[0], before[1]),
                 ROWS_PER_PAGE,
             )
+            totals = self._type_summaries(viewer.tenant, filters)
+            all_types = totals if not query.active else self._type_summaries(viewer.tenant, [])
         except ComplianceError as error:
             return self.error(request, viewer, 400, error.message)
-        next_url = None
-        if page.last_key is not None:
+        url = linker(_root(request))
+        here = {**query.params(), **sort.params()}
+        next_url = prev_url = None
+        if page.more_after and page.last_key is not None:
             resume = {"after_resource": page.last_key[0], "after_type": page.last_key[1]}
-            next_url = linker(_root(request))(
-                "/resources", **query.params(), **resume, page=str(number + 1)
-            )
-        # A text field with suggestions, not a list of every type: listing a tenant's types
-        # would count all its summary rows on every page load.
+            next_url = url("/resources", **here, **resume, page=str(number + 1))
+        if page.more_before and page.first_key is not None:
+            back = {"before_resource": page.first_key[0], "before_type": page.first_key[1]}
+            prev_url = url("/resources", **here, **back, page=str(max(1, number - 1)))
+        fleet = totals[0] if totals and totals[0].compliance_type == FLEET_TOTAL else None
+        type_rows = [t for t in totals if t.compliance_type != FLEET_TOTAL]
+        row_total = sum(t.compliant.total + t.non_compliant.total for t in type_rows)
         type_options = sorted(
-            {"Association", "Patch", *(r.compliance_type for r in page.rows)}
+            {t.compliance_type for t in all_types if t.compliance_type != FLEET_TOTAL}
             | ({query.compliance_type} if query.compliance_type else set())
         )
         return self.render(
@@ -229,10 +276,56 @@ class Dashboard:
             viewer,
             nav="resources",
             query=query,
+            sort=sort,
             rows=page.rows,
             page=number,
             next_url=next_url,
+            prev_url=prev_url,
             type_options=type_options,
+            row_total=row_total,
+            row_non_compliant=sum(t.non_compliant.total for t in type_rows),
+            # With one type selected FleetTotal is not counted (as the API leaves it out), and
+            # each row is then a resource of its own.
+            resource_total=(fleet.compliant.total + fleet.non_compliant.total)
+            if fleet
+            else row_total,
+            csv_url=url("/resources.csv", **query.params()),
+            first_url=url("/resources", **here),
+            sort_urls={by: url("/resources", **query.params(), **sort.toggled(by)) for by in SORTS},
+        )
+
+    def resources_csv(self, request: Request) -> Response:
+        viewer = self.sessions.viewer(request)
+        if viewer is None:
+            return self.redirect(request, "/login")
+        query = Query.read(request.query_params)
+        filters = query.summary_filters(history.now_ms() / 1000)
+        try:  # a bad filter is refused before the download starts
+            self.service.list_resource_compliance_summaries(viewer.tenant, filters, None, 1)
+        except ComplianceError as error:
+            return self.error(request, viewer, 400, error.message)
+        headers = {
+            **SECURITY_HEADERS,
+            "Content-Disposition": f'attachment; filename="{csv_filename(viewer.tenant)}"',
+        }
+        return StreamingResponse(
+            summary_csv(self.service, viewer.tenant, filters),
+            media_type="text/csv; charset=utf-8",
+            headers=headers,
+        )
+
+    def tenants(self, request: Request) -> Response:
+        viewer = self.sessions.viewer(request)
+        if viewer is None:
+            return self.redirect(request, "/login")
+        if not viewer.sees_every_tenant:
+            message = (
+                f"The all-tenants view is for auditor keys; key {viewer.access_key_id} sees "
+                f"account {viewer.tenant.account_id} only."
+            )
+            return self.error(request, viewer, 403, message, title="Not available")
+        return self.render(
+            request, "tenants.html", viewer, nav="tenants", rollups=tenant_rollups(self.store)
         )
 
     def node(self, request: Request) -> Response:
@@ -244,13 +337,27 @@ class Dashboard:
         query = Query.read(params)
         number = page_number(params)
         position = keyset(params, "after_type", "after_item")
+        url = linker(_root(request))
         try:
             summaries = self._node_summaries(viewer.tenant, resource_id)
             if not summaries:
+                t = viewer.tenant
                 missing = (
-                    f"No compliance data for resource {resource_id} in this account and region."
+                    f"No compliance data for resource {resource_id} in account "
+                    f"{t.account_id}, region {t.region}."
                 )
-                return self.error(request, viewer, 404, missing)
+                similar = url("/resources", resource_id=resource_id[:8])
+                return self.error(
+                    request,
+                    viewer,
+                    404,
+                    missing,
+                    title="Resource not found",
+                    links=[
+                        ("Resources with a similar id", similar),
+                        ("Resources", url("/resources")),
+                    ],
+                )
             page = self.service.list_compliance_items(
                 viewer.tenant,
                 [resource_id],
@@ -267,6 +374,7 @@ class Dashboard:
             next_url = node_linker(_root(request))(
                 resource_id, **query.node_params(), **resume, page=str(number + 1)
             )
+        changes = history.recent_changes(self.store, viewer.tenant, resource_id, TIMELINE_CHANGES)
         return self.render(
             request,
             "node.html",
@@ -279,6 +387,8 @@ class Dashboard:
             query=query,
             page=number,
             next_url=next_url,
+            timeline=timeline(changes, history.now_ms()),
+            changes=list(reversed(changes)),
         )
 
     def _node_summaries(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:

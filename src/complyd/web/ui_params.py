@@ -17,6 +17,12 @@ from complyd.model import Filter, Operator, Severity, Status
 # Longest query value read; AWS ids, types and item ids are far shorter.
 MAX_PARAM = 2048
 MAX_PAGE_NUMBER = 10**9
+# "Not reported for N days" reaches back at most this far.
+MAX_STALE_DAYS = 3650
+DAY_S = 86_400
+# The trend charts' periods.
+TREND_DAYS = (7, 30, 90)
+DEFAULT_TREND_DAYS = 30
 STATUS_LABELS = {Status.COMPLIANT: "Compliant", Status.NON_COMPLIANT: "Non-compliant"}
 
 
@@ -33,14 +39,18 @@ class Query:
     status: str = ""
     severity: str = ""
     resource_id: str = ""
+    # Rows whose last execution is at least this many days old; 0 means any.
+    stale_days: int = 0
 
     @classmethod
     def read(cls, params: Mapping[str, str]) -> Query:
+        stale = params.get("stale_days", "").strip()
         return cls(
             compliance_type=params.get("compliance_type", "").strip()[:MAX_PARAM],
             status=one_of(params.get("status", ""), (s.value for s in Status)),
             severity=one_of(params.get("severity", ""), (s.value for s in Severity)),
             resource_id=params.get("resource_id", "").strip()[:MAX_PARAM],
+            stale_days=min(int(stale), MAX_STALE_DAYS) if stale.isdigit() else 0,
         )
 
     def params(self) -> dict[str, str]:
@@ -49,19 +59,24 @@ class Query:
             "status": self.status,
             "severity": self.severity,
             "resource_id": self.resource_id,
+            "stale_days": str(self.stale_days) if self.stale_days else "",
         }
 
     def node_params(self) -> dict[str, str]:
         """The filters a node view reads: its resource id is in the path."""
-        return {k: v for k, v in self.params().items() if k != "resource_id"}
+        return {k: v for k, v in self.params().items() if k not in ("resource_id", "stale_days")}
 
-    def summary_filters(self) -> list[Filter]:
-        """Filters for the (resource, type) rows; the severity is the row's overall one."""
+    def summary_filters(self, now_s: float = 0.0) -> list[Filter]:
+        """Filters for the (resource, type) rows; the severity is the row's overall one, and
+        "not reported for N days" is a last execution before now minus N days."""
         filters = self._common()
         if self.severity:
             filters.append(Filter("OverallSeverity", (self.severity,)))
         if self.resource_id:
             filters.append(Filter("ResourceId", (self.resource_id,), Operator.BEGIN_WITH))
+        if self.stale_days:
+            cutoff = str(int(now_s) - self.stale_days * DAY_S)
+            filters.append(Filter("ExecutionTime", (cutoff,), Operator.LESS_THAN))
         return filters
 
     def item_filters(self) -> list[Filter]:
@@ -85,12 +100,49 @@ class Query:
             ("status", STATUS_LABELS[Status(self.status)] if self.status else ""),
             ("overall severity", self.severity.capitalize()),
             ("resource id starting with", self.resource_id),
+            ("not reported for", f"{self.stale_days} days" if self.stale_days else ""),
         ]
         return [(what, value) for what, value in shown if value]
 
     @property
     def active(self) -> bool:
         return any(self.params().values())
+
+
+SORTS = ("resource", "type")
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """The resources list's order: by resource id or by compliance type, either direction
+    (the two orders the store's indexes serve)."""
+
+    by: str = "resource"
+    descending: bool = False
+
+    @classmethod
+    def read(cls, params: Mapping[str, str]) -> Sort:
+        return cls(
+            by=one_of(params.get("sort", ""), SORTS) or "resource",
+            descending=params.get("order", "") == "desc",
+        )
+
+    def params(self) -> dict[str, str]:
+        """Only what differs from the default, so plain links stay plain."""
+        return {
+            "sort": "" if self.by == "resource" else self.by,
+            "order": "desc" if self.descending else "",
+        }
+
+    def toggled(self, by: str) -> dict[str, str]:
+        """The link of a column heading: sort by it, or reverse it when it is the sort."""
+        flip = self.by == by and not self.descending
+        return Sort(by, flip).params()
+
+
+def trend_days(params: Mapping[str, str]) -> int:
+    raw = params.get("days", "")
+    return int(raw) if raw.isdigit() and int(raw) in TREND_DAYS else DEFAULT_TREND_DAYS
 
 
 def keyset(params: Mapping[str, str], *names: str) -> tuple[str, ...] | None:

@@ -3,8 +3,9 @@ per-session token that every posted form carries.
 
 Owns the session's contents and their checks. With keys configured a session is made only by
 signing in with a key pair (checked once through the authenticator); it then holds the key's
-account, a region and the access key id, never the secret. In open mode it holds the picked
-(account, region). Must not render pages or read compliance data.
+account (any account, for a key with the auditor role), a region and the access key id, never
+the secret. In open mode it holds the picked (account, region). Tenants are offered largest
+first. Must not render pages or read compliance data.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
 from complyd.model import DEFAULT_ACCOUNT_ID, Tenant
+from complyd.rollup import largest_first
 from complyd.storage.base import Store
 
 DEFAULT_REGION = "us-east-1"
@@ -42,13 +44,24 @@ class KeyChecker(Protocol):
 
     def account_of(self, access_key_id: str) -> str | None: ...
 
+    def role_of(self, access_key_id: str) -> str | None: ...
+
+
+AUDITOR = "auditor"
+
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is looking: the tenant shown, and the access key signed in with (keyed mode)."""
+    """Who is looking: the tenant shown, the access key signed in with (keyed mode), and
+    whether it may see every tenant (an auditor key, or open mode)."""
 
     tenant: Tenant
     access_key_id: str | None = None
+    auditor: bool = False
+
+    @property
+    def sees_every_tenant(self) -> bool:
+        return self.auditor or self.access_key_id is None
 
 
 def parse_tenant(value: str) -> Tenant | None:
@@ -91,24 +104,32 @@ class Sessions:
             key = session.get("access_key_id")
             if session.get("mode") != "key" or tenant is None or not isinstance(key, str):
                 return None
-            # A key removed from the credentials file (or moved to another account) ends
-            # its sessions at once, not when the cookie expires.
-            if self.keys.account_of(key) != tenant.account_id:
+            # A key removed from the credentials file (or moved to another account, or no
+            # longer an auditor) ends its sessions at once, not when the cookie expires.
+            role = self.keys.role_of(key)
+            if role == AUDITOR:
+                return Viewer(tenant, key, auditor=True)
+            if role is None or self.keys.account_of(key) != tenant.account_id:
                 return None
             return Viewer(tenant, key)
         if session.get("mode") == "open" and tenant is not None:
             return Viewer(tenant)
-        held = self.store.tenants()
+        held = self.held()
         return Viewer(held[0] if held else Tenant(DEFAULT_ACCOUNT_ID, DEFAULT_REGION))
 
+    def held(self) -> list[Tenant]:
+        """Tenants holding data, largest first."""
+        return largest_first(self.store, self.store.tenants())
+
     def tenant_choices(self, viewer: Viewer) -> list[Tenant]:
-        """What the picker offers: pairs holding data (of the key's account), and the current."""
-        held = self.store.tenants()
-        if self.keys.keys_configured:
+        """What the picker offers: pairs holding data (of the key's account, unless it is an
+        auditor's), largest first, and the current one."""
+        held = self.held()
+        if not viewer.sees_every_tenant:
             held = [t for t in held if t.account_id == viewer.tenant.account_id]
         if viewer.tenant in held:
             return held
-        return sorted([*held, viewer.tenant], key=lambda t: (t.account_id, t.region))
+        return [*held, viewer.tenant]
 
     def sign_in(self, request: Request, access_key_id: str, secret: str, region: str) -> str:
         """Start a keyed session; '' when it worked, else what to tell the person."""
@@ -117,9 +138,14 @@ class Sessions:
             return "That access key id and secret access key do not match a key on this server."
         if region and not REGION.fullmatch(region):
             return f"'{region}' is not a region name such as us-east-1."
+        auditor = self.keys.role_of(access_key_id) == AUDITOR
         if not region:
-            held = [t.region for t in self.store.tenants() if t.account_id == account]
-            region = held[0] if held else DEFAULT_REGION
+            # The largest tenant the key may see: of its account, or of all for an auditor.
+            held = [t for t in self.held() if auditor or t.account_id == account]
+            if held:
+                account, region = held[0].account_id, held[0].region
+            else:
+                region = DEFAULT_REGION
         # A new session from scratch: nothing from before signing in carries over.
         request.session.clear()
         request.session.update(
