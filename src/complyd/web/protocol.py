@@ -1,5 +1,5 @@
 """The HTTP/1.1 connection protocol complyd serves with: uvicorn's httptools protocol, with
-request heads bounded.
+request heads bounded and each response written in one piece.
 
 llhttp, under httptools, accepts a request line and headers of any size and number, and
 uvicorn keeps them all in memory, so one client could send a 100 MB header or a million
@@ -31,6 +31,43 @@ class Limits:
     headers: int = 100
 
 
+class CoalescingTransport:
+    """A transport whose writes within one turn of the event loop go out as one write.
+
+    uvicorn writes a response's head when the application starts the response and its body
+    when it sends it, each a send(2) of its own; an API answer sends both in the same turn, so
+    holding the first until the second (or the end of the turn) halves the system calls per
+    response. Everything but write and close is the wrapped transport's own.
+    """
+
+    __slots__ = ("_transport", "_loop", "_held")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+
+    def flush(self) -> None:
+        if not self._held:
+            return
+        data = b"".join(self._held)
+        self._held.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _HeadTooLarge(Exception):
     """Raised from a parser callback; httptools re-raises it as HttpParserCallbackError."""
 
@@ -51,6 +88,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._raw_in_head = 0
         self._in_head = False
         self._refusal: str | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
