@@ -27,6 +27,7 @@ from complyd.config import (
     load_credentials,
 )
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
+from complyd.operator.ingest.command import ingest
 
 DB_HELP = (
     "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
@@ -288,3 +289,4 @@ def _shown(url: str) -> str:
 
 for _command in OPERATOR_COMMANDS:
     main.add_command(_command)
+main.add_command(ingest)
