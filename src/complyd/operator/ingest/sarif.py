@@ -222,6 +222,7 @@ def parse(source: Source) -> list[Report]:
             )
             if ctype != "Custom:" + run.tool:
                 report.notes.append(f"tool name {run.tool!r} becomes type {ctype}")
+        report.resource_id = report.resource_id or run.machine()
         times.setdefault(ctype, []).extend(run.times())
         _read_run(run, report, used.setdefault(ctype, set()))
     for ctype, report in reports.items():
