@@ -219,9 +219,13 @@ def test_credentials_and_region_come_from_the_aws_chain(
     assert "no AWS region: pass --region" in ingest(*args, env=regionless, code=1).stderr
     done = ingest(*args, "--region", "ap-south-1", env=regionless)
     assert f"sent 1 puts to {strict_server.url} (ap-south-1)" in done.stdout
+    # botocore's own AWS_ENDPOINT_URL_SSM stands in for --endpoint-url.
+    by_env = ingest_env(tenant, AWS_ENDPOINT_URL_SSM=strict_server.url)
+    done = ingest(*args[:5], env=by_env)
+    assert f"sent 1 puts to {strict_server.url} ({tenant.region})" in done.stdout
     elsewhere = Tenant(tenant.account, "ap-south-1")
-    assert len(list_resource_summaries(make_client(strict_server, elsewhere))) == 1
-    assert list_resource_summaries(make_client(strict_server, tenant)) == []
+    for region in (elsewhere, tenant):
+        assert len(list_resource_summaries(make_client(strict_server, region))) == 1
 
 
 def test_ingest_into_postgresql(ssg_scan: Scan, tmp_path: Path) -> None:

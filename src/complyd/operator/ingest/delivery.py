@@ -105,11 +105,11 @@ def send_to_endpoint(
         )
     except botocore.exceptions.NoRegionError:
         raise DeliveryError(
-            "no AWS region: pass --region, or set AWS_REGION or a profile's region", 0
+            "no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region", 0
         ) from None
     except (botocore.exceptions.BotoCoreError, ValueError) as exc:
         raise DeliveryError(f"cannot make an SSM client: {exc}", 0) from None
-    done = Delivered(where=f"{endpoint_url or 'AWS'} ({client.meta.region_name})")
+    done = Delivered(where=f"{client.meta.endpoint_url} ({client.meta.region_name})")
     call: Callable[..., Any] = client.put_compliance_items
     for index, put in enumerate(puts):
         try:

@@ -15,7 +15,15 @@ from typing import Any
 from complyd.model import Severity, Status
 from complyd.operator.ingest import json_report
 from complyd.operator.ingest.json_report import member, number, objects
-from complyd.operator.ingest.report import Finding, Report, ReportError, latest, parse_time, text
+from complyd.operator.ingest.report import (
+    Finding,
+    Report,
+    ReportError,
+    banded,
+    latest,
+    parse_time,
+    text,
+)
 from complyd.operator.ingest.source import Source
 
 DEFAULT_TYPE = "Custom:Inspec"
@@ -49,10 +57,7 @@ def severity_of(impact: Any, where: str) -> Severity:
     value = number(impact)
     if value is None or not 0.0 <= value <= 1.0:
         raise ReportError(f"{where}: impact {impact!r} is not a number from 0.0 to 1.0")
-    for upper, severity in IMPACT_BANDS:
-        if value < upper:
-            return severity
-    return Severity.CRITICAL
+    return banded(value, IMPACT_BANDS, Severity.CRITICAL)
 
 
 def _result_end(result: dict[str, Any], where: str) -> datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -82,3 +83,8 @@ def parse_time(value: str, *, where: str, naive_is_local: bool = False) -> tuple
 
 def latest(times: list[datetime]) -> datetime | None:
     return max(times) if times else None
+
+
+def banded(value: float, bands: Sequence[tuple[float, Severity]], top: Severity) -> Severity:
+    """The severity of the first band whose (exclusive) upper bound is above `value`."""
+    return next((severity for upper, severity in bands if value < upper), top)

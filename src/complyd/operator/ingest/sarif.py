@@ -16,7 +16,15 @@ from typing import Any
 from complyd.model import Severity, Status
 from complyd.operator.ingest import json_report
 from complyd.operator.ingest.json_report import member, number, objects
-from complyd.operator.ingest.report import Finding, Report, ReportError, latest, parse_time, text
+from complyd.operator.ingest.report import (
+    Finding,
+    Report,
+    ReportError,
+    banded,
+    latest,
+    parse_time,
+    text,
+)
 from complyd.operator.ingest.source import Source
 
 SUPPORTED_VERSION = "2.1.0"
@@ -60,10 +68,7 @@ def security_severity(value: Any) -> Severity | None:
             return None
     if score is None:
         return None
-    for upper, severity in SECURITY_BANDS:
-        if score < upper:
-            return severity
-    return Severity.CRITICAL
+    return banded(score, SECURITY_BANDS, Severity.CRITICAL)
 
 
 class _Run:
@@ -216,7 +221,6 @@ def parse(source: Source) -> list[Report]:
             report = reports[ctype] = Report(
                 source=where,
                 compliance_type=ctype,
-                resource_id=run.machine(),
                 resource_from="the run's invocations[].machine",
                 execution_type=f"{run.tool} {run.version}" if run.version else run.tool,
             )
