@@ -27,6 +27,7 @@ from complyd.config import (
 from complyd.logs import FORMATS
 from complyd.logs import configure as configure_logs
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
+from complyd.operator.ingest.command import ingest
 from complyd.operator.keys import KEY_COMMANDS
 from complyd.operator.opening import shown as _shown
 from complyd.operator.opening import store_errors
@@ -323,6 +324,7 @@ def keys_create(account_id: str, read_only: bool, append_to: Path | None) -> Non
 
 for _command in OPERATOR_COMMANDS:
     main.add_command(_command)
+main.add_command(ingest)
 for _command in KEY_COMMANDS:
     keys.add_command(_command)
 
