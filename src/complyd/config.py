@@ -16,6 +16,10 @@ from pathlib import Path
 MIB = 1024 * 1024
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+# What a key may do beyond its account's API calls: "admin" may reset the store
+# (POST /_complyd/reset); "auditor" is accepted for the dashboard; "" is an ordinary key.
+ROLES = ("", "admin", "auditor")
+ADMIN_ROLE = "admin"
 
 
 class ConfigError(Exception):
@@ -28,10 +32,12 @@ class AccessKey:
     secret_access_key: str = field(repr=False)
     account_id: str
     read_only: bool = False
+    role: str = ""
 
 
 def load_credentials(path: Path) -> Mapping[str, AccessKey]:
-    """Read a TOML file of `[[keys]]` (access_key_id, secret_access_key, account_id, read_only).
+    """Read a TOML file of `[[keys]]` (access_key_id, secret_access_key, account_id, read_only,
+    role).
 
     Messages name the file and the entry, never a secret.
     """
@@ -50,7 +56,8 @@ def load_credentials(path: Path) -> Mapping[str, AccessKey]:
         where = f"{path}, [[keys]] entry {n}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a table")
-        unknown = set(entry) - {"access_key_id", "secret_access_key", "account_id", "read_only"}
+        known = {"access_key_id", "secret_access_key", "account_id", "read_only", "role"}
+        unknown = set(entry) - known
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
         key_id, secret = entry.get("access_key_id"), entry.get("secret_access_key")
@@ -63,9 +70,13 @@ def load_credentials(path: Path) -> Mapping[str, AccessKey]:
             raise ConfigError(f"{where} ({key_id}): account_id must be a 12-digit string")
         if not isinstance(read_only, bool):
             raise ConfigError(f"{where} ({key_id}): read_only must be true or false")
+        role = entry.get("role", "")
+        if not isinstance(role, str) or role not in ROLES:
+            allowed = ", ".join(f'"{r}"' for r in ROLES if r)
+            raise ConfigError(f"{where} ({key_id}): role must be one of {allowed} (or left out)")
         if key_id in keys:
             raise ConfigError(f"{where}: access_key_id {key_id} appears twice")
-        keys[key_id] = AccessKey(key_id, secret, account, read_only)
+        keys[key_id] = AccessKey(key_id, secret, account, read_only, role)
     return keys
 
 
@@ -119,6 +130,10 @@ class Settings:
     # State-change events are POSTed to these URLs, signed with the secret (HMAC-SHA256).
     webhooks: tuple[str, ...] = ()
     webhook_secret: str = field(default="", repr=False)
+    # Calls for other SSM operations are forwarded here (moto's server, LocalStack); "" answers
+    # them UnknownOperationException. The timeout bounds waiting for the upstream's answer.
+    upstream: str = ""
+    upstream_timeout: float = 30.0
 
     @property
     def body_size_limit(self) -> int:

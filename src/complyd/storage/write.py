@@ -24,6 +24,7 @@ from complyd.model import (
 from complyd.storage.bulk import BulkInsert
 from complyd.storage.history import record_change
 from complyd.storage.prepared import Prepared
+from complyd.storage.reset import clear
 from complyd.storage.rows import (
     ItemRow,
     SummaryRow,
@@ -96,6 +97,9 @@ class SqlWriteTransaction:
         self._conn = conn
         self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self._postgres = conn.dialect.name == "postgresql"
+
+    def reset(self, tenant: Tenant | None) -> None:
+        clear(self._conn, tenant)
 
     def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
         if self._postgres:

@@ -35,8 +35,11 @@ from complyd.storage.sql import SqlStore
 from complyd.web.auth import Caller, authenticator_for
 from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
+from complyd.web.reset import PATH as RESET_PATH
+from complyd.web.reset import Reset
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
+from complyd.web.upstream import Upstream
 from complyd.wire import codec, json11
 from complyd.wire.sigv4 import SignedRequest
 from complyd.wire.tokens import TokenCodec
@@ -197,11 +200,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     authenticator = authenticator_for(settings.credentials)
     limiter = RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit else None
     body_limit = settings.body_size_limit
+    upstream = Upstream(settings.upstream, settings.upstream_timeout) if settings.upstream else None
 
     async def dispatch(request: Request) -> Response:
         request_id = json11.new_request_id()
         headers = json11.response_headers(request_id)
         try:
+            if upstream is not None and not json11.served(request.headers.get("x-amz-target")):
+                return await upstream.forward(request)
             raw = await read_body(request, body_limit)
             caller = authenticator.caller(signed_request(request, raw))
             if limiter is not None and not limiter.allow(caller.access_key_id):
@@ -232,6 +238,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with background_tasks(store, settings):
             yield
+        if upstream is not None:
+            await upstream.close()
         store.close()
 
     metrics = Metrics(store)
@@ -239,6 +247,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/", metrics.instrument(dispatch), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Route(
+            RESET_PATH,
+            Reset(store, settings, authenticator, read_body, signed_request).endpoint,
+            methods=["POST"],
+        ),
         Dashboard(api.service, store, authenticator).mount(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

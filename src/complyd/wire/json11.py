@@ -21,6 +21,12 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+def served(target: str | None) -> bool:
+    """Whether `target` names one of the operations complyd serves (else --upstream gets it)."""
+    prefix, _, name = (target or "").partition(".")
+    return prefix == TARGET_PREFIX and name in OPERATIONS
+
+
 def operation_for(target: str | None) -> str:
     """`AmazonSSM.ListComplianceItems` -> `ListComplianceItems`, for the operations served."""
     prefix, _, name = (target or "").partition(".")
