@@ -87,6 +87,18 @@ def moto(moto_session: Moto) -> Moto:
     return moto_session
 
 
+def serve_refused(cwd: Path, *options: str) -> str:
+    """Run `complyd serve --store memory OPTIONS`, which must refuse to start (exit 2) with
+    one clean line; that line's stderr."""
+    command = [sys.executable, "-m", "complyd", "serve", "--store", "memory", *options]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=server_env(), cwd=cwd, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
 def ssm_client(
     endpoint_url: str,
     account: str = ACCOUNT,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from complyd.testing import ComplydProcess, run_server
-from tests.api.harness import free_port, raw_request, server_env
+from tests.api.harness import free_port, raw_request
 from tests.api.reference import entry, list_items, put
 
-from .conftest import ssm_client
+from .conftest import serve_refused, ssm_client
 from .upstream_double import Answer, RecordingUpstream
 
 NODE = "i-0123456789abcdef0"
@@ -238,14 +236,5 @@ def test_forwarded_calls_are_not_authenticated_or_throttled_by_complyd(
 
 
 def test_upstream_must_be_an_http_url(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "complyd", "serve", "--store", "memory", "--upstream", "moto:5000"],
-        capture_output=True,
-        text=True,
-        env=server_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "--upstream" in done.stderr and "'moto:5000' is not an http(s) URL" in done.stderr
-    assert "Traceback" not in done.stderr
+    stderr = serve_refused(tmp_path, "--upstream", "moto:5000")
+    assert "--upstream" in stderr and "'moto:5000' is not an http(s) URL" in stderr

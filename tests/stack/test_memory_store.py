@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from complyd.testing import run_server
-from tests.api.harness import server_env
 from tests.api.reference import entry, list_items, list_resource_summaries, put
 
-from .conftest import ssm_client
+from .conftest import serve_refused, ssm_client
 
 NODE = "i-0123456789abcdef0"
 
@@ -77,14 +74,6 @@ def test_concurrent_writers_and_readers_share_one_store() -> None:
 
 
 def test_memory_and_a_database_are_one_choice(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "complyd", "serve", "--store", "memory", "--db", "x.db"],
-        capture_output=True,
-        text=True,
-        env=server_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "--store memory keeps nothing on disk: drop --db" in done.stderr
+    stderr = serve_refused(tmp_path, "--db", "x.db")
+    assert "--store memory keeps nothing on disk: drop --db" in stderr
     assert list(tmp_path.iterdir()) == []

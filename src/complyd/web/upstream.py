@@ -6,8 +6,8 @@ that describe only one hop of the connection. The request keeps its method, path
 headers (SigV4's and Host included, so an upstream that checks signatures sees what the client
 signed) and body, streamed both ways. An upstream that cannot be reached, breaks off or is
 slower than the timeout is answered with an AWS error naming it. Must not authenticate,
-throttle or read the calls it forwards: they never touch complyd's store, and the upstream
-decides about them.
+throttle or read the calls it forwards, and must not import the service or the store (an
+import-linter contract): forwarded calls never touch complyd's data, the upstream decides.
 """
 
 from __future__ import annotations
