@@ -149,8 +149,11 @@ def test_compliance_calls_are_counted_by_complyd_and_the_rest_as_forwarded(
     put(ssm, NODE, "Custom:Disk", [entry("root", "HIGH", "NON_COMPLIANT")])
     ssm.list_documents()
     ssm.list_documents()
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name="/missing")
     metrics = _metrics(complyd.url)
     assert 'complyd_requests_total{code="OK",operation="PutComplianceItems"}' in metrics
+    assert 'complyd_requests_total{code="400",operation="unknown"}' in metrics
     forwarded = [
         line
         for line in metrics.splitlines()

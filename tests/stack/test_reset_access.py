@@ -12,6 +12,7 @@ import asyncio
 import http.client
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,10 @@ def reset_in_process(host: str, client: str, body: bytes = b"") -> httpx.Respons
         async with httpx.AsyncClient(transport=transport, base_url="http://complyd") as http:
             return await http.post("/_complyd/reset", content=body)
 
+    # In a thread of its own: the test's thread may already run an event loop (Playwright's).
     try:
-        return asyncio.run(call())
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, call()).result()
     finally:
         app.state.store.close()
 
