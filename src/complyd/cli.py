@@ -11,6 +11,7 @@ import secrets
 import string
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -26,6 +27,7 @@ from complyd.config import (
 )
 from complyd.logs import FORMATS
 from complyd.logs import configure as configure_logs
+from complyd.model import DEFAULT_ACCOUNT_ID, Tenant
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
 from complyd.operator.ingest.command import ingest
 from complyd.operator.keys import KEY_COMMANDS
@@ -179,6 +181,50 @@ def main() -> None:
     help="Log every request at info level: operation, status, duration, request id and "
     "access key id.",
 )
+@click.option(
+    "--store",
+    default="db",
+    show_default=True,
+    type=click.Choice(["db", "memory"]),
+    envvar="COMPLYD_STORE",
+    help="db: the database --db names; memory: a throwaway in-memory store that keeps nothing.",
+)
+@click.option(
+    "--upstream",
+    default="",
+    envvar="COMPLYD_UPSTREAM",
+    help="Forward every other SSM call to this http(s) endpoint (moto's server, LocalStack).",
+)
+@click.option(
+    "--upstream-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    envvar="COMPLYD_UPSTREAM_TIMEOUT",
+    help="Seconds to wait for the upstream's answer before answering UpstreamTimeoutException.",
+)
+@click.option(
+    "--seed",
+    "seed_file",
+    default=None,
+    envvar="COMPLYD_SEED",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Apply this file (JSON lines of PutComplianceItems bodies) before serving.",
+)
+@click.option(
+    "--seed-account",
+    default=DEFAULT_ACCOUNT_ID,
+    show_default=True,
+    envvar="COMPLYD_SEED_ACCOUNT",
+    help="The account --seed writes to.",
+)
+@click.option(
+    "--seed-region",
+    default="us-east-1",
+    show_default=True,
+    envvar="COMPLYD_SEED_REGION",
+    help="The region --seed writes to.",
+)
 def serve(
     host: str,
     port: int,
@@ -199,12 +245,30 @@ def serve(
     log_level: str,
     log_format: str,
     access_log: bool,
+    store: str,
+    upstream: str,
+    upstream_timeout: float,
+    seed_file: Path | None,
+    seed_account: str,
+    seed_region: str,
 ) -> None:
     """Serve the four SSM compliance operations over AWS JSON 1.1."""
     import uvicorn
 
+    from complyd.operator.seed import SeedError, seed
+    from complyd.storage.memory import memory_url
     from complyd.web.app import create_app
     from complyd.web.protocol import Limits, protocol_with
+
+    if store == "memory":
+        if db:
+            raise click.UsageError("--store memory keeps nothing on disk: drop --db (COMPLYD_DB).")
+        db = memory_url()
+    parts = urlsplit(upstream)
+    if upstream and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise click.BadParameter(f"{upstream!r} is not an http(s) URL", param_hint="--upstream")
+    if not (len(seed_account) == 12 and seed_account.isdigit()):
+        raise click.BadParameter("must be 12 digits", param_hint="--seed-account")
 
     try:
         credentials = load_credentials(credentials_file) if credentials_file else {}
@@ -242,16 +306,29 @@ def serve(
         max_header_count=max_header_count,
         log_format=log_format,
         access_log=access_log,
+        upstream=upstream,
+        upstream_timeout=upstream_timeout,
     )
     configure_logs(log_level, log_format)
+    # httpx logs every forwarded request at info; the access log already has them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with store_errors(settings.resolved_db_url):
         app = create_app(settings)
+    seeded = ""
+    if seed_file is not None:
+        try:
+            puts = seed(app.service, seed_file, Tenant(seed_account, seed_region))
+        except SeedError as exc:
+            raise click.ClickException(str(exc)) from None
+        seeded = f"; {puts} puts seeded from {seed_file}"
     # The event loop and the writer thread hand work to each other thousands of times a
     # second; CPython's default 5 ms GIL slice would make each hand-off wait a whole slice.
     sys.setswitchinterval(0.0005)
     mode = f"{len(credentials)} access keys" if credentials else "open mode, signatures unchecked"
+    shown = _shown(settings.resolved_db_url) if store == "db" else "in-memory store, nothing kept"
+    forwarding = f"; other SSM calls go to {upstream}" if upstream else ""
     logging.getLogger("complyd").info(
-        "complyd %s: %s; %s", __version__, _shown(settings.resolved_db_url), mode
+        "complyd %s: %s; %s%s%s", __version__, shown, mode, forwarding, seeded
     )
     limits = Limits(head_bytes=max_header_size, headers=max_header_count)
     uvicorn.run(

@@ -15,9 +15,11 @@ from pathlib import Path
 
 MIB = 1024 * 1024
 _ACCOUNT_ID = re.compile(r"\d{12}")
-# What a key may do beyond its account's API: "auditor" reads every tenant in the dashboard.
-ROLES = ("admin", "auditor")
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+# What a key may do beyond its account's API calls: "admin" may reset the store
+# (POST /_complyd/reset), "auditor" reads every tenant in the dashboard; no role (""): neither.
+ROLES = ("admin", "auditor")
+ADMIN_ROLE = "admin"
 
 
 class ConfigError(Exception):
@@ -73,9 +75,9 @@ def load_credentials(path: Path) -> Mapping[str, AccessKey]:
         if not isinstance(read_only, bool):
             raise ConfigError(f"{where} ({key_id}): read_only must be true or false")
         role = entry.get("role", "")
-        if role != "" and role not in ROLES:
+        if not isinstance(role, str) or (role and role not in ROLES):
             allowed = " or ".join(f'"{r}"' for r in ROLES)
-            raise ConfigError(f"{where} ({key_id}): role must be {allowed}")
+            raise ConfigError(f"{where} ({key_id}): role must be {allowed} (or left out)")
         if key_id in keys:
             raise ConfigError(f"{where}: access_key_id {key_id} appears twice")
         keys[key_id] = AccessKey(key_id, secret, account, read_only, role)
@@ -140,6 +142,10 @@ class Settings:
     log_format: str = "text"
     # One line per request (operation, status, duration, request id, access key id).
     access_log: bool = True
+    # Calls for other SSM operations are forwarded here (moto's server, LocalStack); "" answers
+    # them UnknownOperationException. The timeout bounds waiting for the upstream's answer.
+    upstream: str = ""
+    upstream_timeout: float = 30.0
 
     @property
     def body_size_limit(self) -> int:

@@ -108,6 +108,20 @@ class InvalidItemContentException(ComplianceError):
         return {"TypeName": self.type_name}
 
 
+class UpstreamUnavailableException(ComplianceError):
+    """The endpoint given with --upstream could not be reached or broke off its answer."""
+
+    code = "UpstreamUnavailableException"
+    status = 502
+
+
+class UpstreamTimeoutException(ComplianceError):
+    """The endpoint given with --upstream did not answer within --upstream-timeout."""
+
+    code = "UpstreamTimeoutException"
+    status = 504
+
+
 class InternalServerError(ComplianceError):
     code = "InternalServerError"
     status = 500

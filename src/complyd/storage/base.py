@@ -48,6 +48,10 @@ class ComplianceCount:
 class WriteTransaction(Protocol):
     """One atomic write; everything done through it commits together or not at all."""
 
+    def reset(self, tenant: Tenant | None) -> None:
+        """Delete every row of `tenant` (of every tenant when None): items, summary rows,
+        fleet counters, history and pending events."""
+
     def lock_resource(self, tenant: Tenant, resource_id: str) -> list[ResourceSummary]:
         """All the resource's summary rows; other writers to the resource wait until commit."""
 

@@ -17,6 +17,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from complyd.storage.memory import is_memory, keep_alive
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "complyd_write"
 
@@ -41,11 +43,14 @@ def create_engine(url: str, pool_size: int = 8) -> sa.Engine:
 
 def _sqlite_engine(url: str) -> sa.Engine:
     path = sa.make_url(url).database
-    if path and path != ":memory:":
+    memory = is_memory(url)
+    if path and path != ":memory:" and not memory:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # SQLite connections cost a file handle, not a server process: let readers on many threads
     # (the dashboard's among them) open what they need.
     engine = sa.create_engine(url, pool_size=8, max_overflow=64)
+    if memory:
+        keep_alive(engine)
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -25,6 +25,7 @@ from complyd.model import (
 from complyd.storage.bulk import BulkInsert
 from complyd.storage.history import record_change
 from complyd.storage.prepared import Prepared
+from complyd.storage.reset import clear
 from complyd.storage.rows import summary_from_record
 from complyd.storage.schema import (
     FLEET_KEY,
@@ -108,6 +109,9 @@ class SqlWriteTransaction:
         self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self._dialect = conn.dialect
         self._postgres = conn.dialect.name == "postgresql"
+
+    def reset(self, tenant: Tenant | None) -> None:
+        clear(self._conn, tenant)
 
     def _run(self, statement: Prepared, values: list[Any]) -> Any:
         sql, params = statement.sql_for(self._dialect)

@@ -1,11 +1,13 @@
 """run_server(): a real `complyd serve` process on a free loopback port, for tests that need HTTP.
 
-Owns starting the process on its own database, waiting until `GET /healthz` answers, and
-stopping it. Clients reach it at `ComplydProcess.url` like any complyd.
+Owns starting the process on its own database (or its in-memory store), waiting until
+`GET /healthz` answers, emptying it between tests (`POST /_complyd/reset`) and stopping it.
+Clients reach it at `ComplydProcess.url` like any complyd.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -40,13 +42,28 @@ class ComplydProcess:
     """A running `complyd serve`; `url` is the endpoint_url for clients."""
 
     port: int
-    db: Path
+    db: Path | None  # None: the in-memory store
     process: subprocess.Popen[bytes]
     stderr_path: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def reset(self, account_id: str | None = None, region: str | None = None) -> None:
+        """Empty every tenant, or the one (account_id, region) when both are given.
+
+        Open mode on loopback needs no signature; a server with --credentials refuses.
+        """
+        body = {} if account_id is None else {"AccountId": account_id, "Region": region}
+        request = urllib.request.Request(
+            self.url + "/_complyd/reset", data=json.dumps(body).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=STOP_TIMEOUT_S):
+                pass
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"reset refused: HTTP {exc.code} {exc.read()[:500]!r}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -63,13 +80,16 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
 
 
-def _start(directory: Path, options: Sequence[str], attempt: int) -> ComplydProcess | str:
+def _start(
+    directory: Path, options: Sequence[str], attempt: int, memory: bool
+) -> ComplydProcess | str:
     """A healthy server, or its stderr tail when it exited or never became healthy."""
     port = free_port()
     stderr_path = directory / f"complyd-{attempt}.stderr"
-    db = directory / "complyd.db"
+    db = None if memory else directory / "complyd.db"
     command = [sys.executable, "-m", "complyd", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", str(db), *options]
+    store = ["--store", "memory"] if db is None else ["--db", str(db)]
+    command += ["--port", str(port), *store, *options]
     with open(stderr_path, "wb") as err:
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=err, env=_environment(), cwd=directory
@@ -89,11 +109,14 @@ def _start(directory: Path, options: Sequence[str], attempt: int) -> ComplydProc
 
 
 @contextmanager
-def run_server(*options: str, directory: Path | None = None) -> Iterator[ComplydProcess]:
+def run_server(
+    *options: str, directory: Path | None = None, memory: bool = False
+) -> Iterator[ComplydProcess]:
     """Run `complyd serve OPTIONS` on 127.0.0.1 and a free port until the context ends.
 
     The database is `complyd.db` in `directory` (a temporary directory, removed afterwards,
-    when none is given), so data lasts for the context.
+    when none is given), so data lasts for the context; with `memory=True` the server keeps
+    its data in memory instead (`--store memory`), and `directory` holds only its log.
     """
     with tempfile.TemporaryDirectory(prefix="complyd-server-") as scratch:
         where = directory if directory is not None else Path(scratch)
@@ -101,7 +124,7 @@ def run_server(*options: str, directory: Path | None = None) -> Iterator[Complyd
         failure = ""
         # Another process may take the free port before the server binds it: only that retries.
         for attempt in range(1, 4):
-            started = _start(where, options, attempt)
+            started = _start(where, options, attempt, memory)
             if isinstance(started, ComplydProcess):
                 try:
                     yield started

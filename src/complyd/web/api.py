@@ -1,11 +1,11 @@
 """POST /: the AWS JSON 1.1 API, as a plain ASGI endpoint.
 
 Owns the request path of the four operations: the body read under its cap, the caller, the
-X-Amz-Target dispatch table, running each operation, AWS error rendering, and reporting each
-request's outcome to the metrics and the access log. Puts are awaited on the store's write
-future (no thread is held while the disk syncs); list reads go to the store's `run_read`,
-marked bounded when they are a keyset page with no filter or the fleet counters. Must not
-contain compliance rules.
+X-Amz-Target dispatch table, running each operation (or, with an upstream, forwarding a call
+for any other operation), AWS error rendering, and reporting each request's outcome to the
+metrics and the access log. Puts are awaited on the store's write future (no thread is held
+while the disk syncs); list reads go to the store's `run_read`, marked bounded when they are a
+keyset page with no filter or the fleet counters. Must not contain compliance rules.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from complyd.errors import (
@@ -33,6 +35,7 @@ from complyd.service import ComplianceService
 from complyd.web.access import OK, Outcome, log_request
 from complyd.web.auth import Authenticator, Caller, access_key_id_of
 from complyd.web.throttle import RateLimiter
+from complyd.web.upstream import Upstream
 from complyd.wire import codec, json11
 from complyd.wire.sigv4 import SignedRequest
 from complyd.wire.tokens import TokenCodec
@@ -129,6 +132,7 @@ class Api:
         limiter: RateLimiter | None,
         options: ApiOptions,
         observe: Observer,
+        upstream: Upstream | None = None,
     ) -> None:
         self.service = service
         self.tokens = tokens
@@ -136,6 +140,7 @@ class Api:
         self.limiter = limiter
         self.options = options
         self.observe = observe
+        self.upstream = upstream
         self.handlers: dict[str, Handler] = {
             "PutComplianceItems": self.put_compliance_items,
             "ListComplianceItems": self.list_compliance_items,
@@ -152,6 +157,9 @@ class Api:
         target = headers.get("x-amz-target")
         operation = json11.served_operation(target)
         outcome = Outcome(operation or UNKNOWN_OPERATION, OK, request_id)
+        if operation is None and self.upstream is not None:
+            await self._forward(scope, receive, send, outcome, start)
+            return
         status = 200
         try:
             raw = await read_body(receive, headers, self.options.body_limit)
@@ -186,6 +194,27 @@ class Api:
         self.observe(outcome.operation or UNKNOWN_OPERATION, outcome.code, elapsed)
         if self.options.access_log:
             log_request(scope, status, outcome, elapsed)
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, outcome: Outcome, start: float
+    ) -> None:
+        """A call for another SSM operation: the upstream's answer, passed on as it came."""
+        assert self.upstream is not None
+        try:
+            response = await self.upstream.forward(Request(scope, receive))
+            outcome.code = OK if response.status_code == 200 else str(response.status_code)
+        except ComplianceError as error:
+            outcome.code = error.code
+            response = Response(
+                json11.error_body(error),
+                status_code=error.status,
+                headers=json11.response_headers(outcome.request_id or ""),
+            )
+        await response(scope, receive, send)
+        elapsed = time.perf_counter() - start
+        self.observe(outcome.operation, outcome.code, elapsed)
+        if self.options.access_log:
+            log_request(scope, response.status_code, outcome, elapsed)
 
     # -- the operations -----------------------------------------------------------------------
 

@@ -30,8 +30,11 @@ from complyd.web.auth import authenticator_for
 from complyd.web.background import background_tasks
 from complyd.web.metrics import Metrics
 from complyd.web.reload import reload_on_sighup
+from complyd.web.reset import PATH as RESET_PATH
+from complyd.web.reset import Reset
 from complyd.web.throttle import RateLimiter
 from complyd.web.ui import Dashboard
+from complyd.web.upstream import Upstream
 from complyd.wire.tokens import TokenCodec
 
 log = logging.getLogger("complyd")
@@ -44,6 +47,7 @@ class Complyd:
     def __init__(self, api: Api, rest: Starlette) -> None:
         self.api = api
         self.rest = rest
+        self.service = api.service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
@@ -58,12 +62,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
     authenticator = authenticator_for(settings.credentials)
     limiter = RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit else None
     metrics = Metrics(store)
+    upstream = Upstream(settings.upstream, settings.upstream_timeout) if settings.upstream else None
     options = ApiOptions(
         body_limit=settings.body_size_limit,
         access_log=settings.access_log,
     )
     api = Api(
-        service, TokenCodec(store.token_key()), authenticator, limiter, options, metrics.observe
+        service,
+        TokenCodec(store.token_key()),
+        authenticator,
+        limiter,
+        options,
+        metrics.observe,
+        upstream,
     )
 
     async def browse(_request: Request) -> Response:
@@ -85,12 +96,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
             reload_on_sighup(authenticator, settings.credentials_file),
         ):
             yield
+        if upstream is not None:
+            await upstream.close()
         store.close()
 
     routes = [
         Route("/", browse, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Route(RESET_PATH, Reset(store, settings, authenticator).endpoint, methods=["POST"]),
         Dashboard(service, store, authenticator).mount(),
     ]
     observed = Middleware(Observed, access_log=settings.access_log)

@@ -35,6 +35,12 @@ def served_operation(target: str | None) -> str | None:
     return name if prefix == TARGET_PREFIX and name in OPERATIONS else None
 
 
+def served(target: str | None) -> bool:
+    """Whether `target` names one of the operations complyd serves (else --upstream gets it)."""
+    prefix, _, name = (target or "").partition(".")
+    return prefix == TARGET_PREFIX and name in OPERATIONS
+
+
 def operation_for(target: str | None) -> str:
     """`AmazonSSM.ListComplianceItems` -> `ListComplianceItems`, for the operations served."""
     name = served_operation(target)
