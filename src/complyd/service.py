@@ -289,6 +289,20 @@ class ComplianceService:
             tenant, conditions, sort, descending, after, before, limit
         )
 
+    def compliance_summaries_bounded(self, filters: Sequence[Filter]) -> bool:
+        """Whether ListComplianceSummaries under `filters` reads only the fleet counters (a
+        few rows whatever the fleet's size) rather than counting summary rows."""
+        conditions = parse_filters(filters, SUMMARY_KEYS)
+        if not conditions:
+            return True
+        return not self._with_fleet_total(conditions) and self.store.counters_cover(conditions)
+
+    @staticmethod
+    def _with_fleet_total(conditions: Sequence[Condition]) -> bool:
+        """FleetTotal is a row whose compliance type is `FleetTotal`: type filters apply to it."""
+        type_conditions = [c for c in conditions if c.field is Field.COMPLIANCE_TYPE]
+        return all(matches(c, FLEET_TOTAL) for c in type_conditions)
+
     def list_compliance_summaries(
         self,
         tenant: Tenant,
@@ -303,10 +317,8 @@ class ComplianceService:
         """
         conditions = parse_filters(filters, SUMMARY_KEYS)
         rows: list[TypeSummary] = []
-        if after is None:
-            type_conditions = [c for c in conditions if c.field is Field.COMPLIANCE_TYPE]
-            if all(matches(c, FLEET_TOTAL) for c in type_conditions):
-                rows.append(self.store.fleet_total(tenant, conditions))
+        if after is None and self._with_fleet_total(conditions):
+            rows.append(self.store.fleet_total(tenant, conditions))
         remaining = limit - len(rows)
         if remaining == 0:
             # Only FleetTotal fits on this page; another follows if any type row exists.

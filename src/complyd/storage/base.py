@@ -148,6 +148,10 @@ class Store(Protocol):
     ) -> Page[TypeSummary]:
         """Per-type resource counts in type order, for types strictly after `after`."""
 
+    def counters_cover(self, conditions: Sequence[Condition]) -> bool:
+        """Whether list_type_summaries under `conditions` reads the fleet counters (a few
+        rows) rather than counting summary rows."""
+
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
         """Resources counted once over all their selected rows (compliance_type 'FleetTotal')."""
 

@@ -66,10 +66,21 @@ def _detail_postgresql(element: DetailValue, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.column, **kw)} ->> '{element.key}')"
 
 
+# The fleet counters name a row's overall severity `severity`; they hold no other field but
+# the compliance type and status.
+COUNTER_COLUMNS = {
+    Field.COMPLIANCE_TYPE: "compliance_type",
+    Field.STATUS: "status",
+    Field.OVERALL_SEVERITY: "severity",
+}
+
+
 def _column(table: sa.Table, condition: Condition) -> sa.ColumnElement[Any]:
     if condition.field is Field.DETAIL:
         assert condition.detail is not None
         return DetailValue(table.c.details, condition.detail)
+    if table.name == "compliance_counts":
+        return table.c[COUNTER_COLUMNS[condition.field]]
     return table.c[_COLUMNS[condition.field]]
 
 

@@ -31,6 +31,7 @@ from complyd.model import (
 )
 from complyd.storage.base import ComplianceCount
 from complyd.storage.conditions import (
+    COUNTER_COLUMNS,
     Binds,
     binds,
     conditions_sql,
@@ -223,6 +224,13 @@ class SqlReads:
         shape = ("summaries", after is None, shape_of(conditions))
         return _page(self._run(shape, build, values), limit, _summary_key)
 
+    @staticmethod
+    def counters_cover(conditions: Sequence[Condition]) -> bool:
+        """Whether per-type counts under `conditions` come from the counters: true when they
+        only name the compliance type, status or overall severity, which the counters are
+        keyed by."""
+        return all(c.field in COUNTER_COLUMNS for c in conditions)
+
     def type_summaries(
         self,
         tenant: Tenant,
@@ -231,13 +239,14 @@ class SqlReads:
         limit: int,
     ) -> Page[TypeSummary]:
         """Per-type resource counts in type order, for types strictly after `after`: from the
-        counters, or under filters (which select resource rows) by counting the rows."""
+        counters, or under filters on other fields (which select resource rows) by counting
+        the rows."""
         values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
         if after is not None:
             values.append(after)
         # The page's types are chosen by a subquery that takes the same values again.
         values = [*values, *values, limit + 1]
-        counted = bool(conditions)
+        counted = not self.counters_cover(conditions)
 
         def build() -> sa.Select[Any]:
             bind = binds()
@@ -260,10 +269,8 @@ class SqlReads:
                 count = sa.cast(sa.func.sum(COUNTS.c.resources), sa.BigInteger)
 
             def where() -> list[sa.ColumnElement[bool]]:
-                out = [*_tenant(table, bind)]
-                if counted:
-                    out += conditions_sql(SUMMARIES, conditions, bind)
-                else:
+                out = [*_tenant(table, bind), *conditions_sql(table, conditions, bind)]
+                if not counted:
                     out += [ctype != FLEET_KEY, COUNTS.c.resources > 0]
                 if after is not None:
                     out.append(ctype > next(bind))

@@ -154,6 +154,9 @@ class SqlStore:
     ) -> Page[TypeSummary]:
         return self.reads.type_summaries(tenant, conditions, after, limit)
 
+    def counters_cover(self, conditions: Sequence[Condition]) -> bool:
+        return self.reads.counters_cover(conditions)
+
     def fleet_total(self, tenant: Tenant, conditions: Sequence[Condition]) -> TypeSummary:
         return self.reads.fleet_total(tenant, conditions)
 

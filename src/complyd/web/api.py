@@ -5,7 +5,7 @@ X-Amz-Target dispatch table, running each operation (or, with an upstream, forwa
 for any other operation), AWS error rendering, and reporting each request's outcome to the
 metrics and the access log. Puts are awaited on the store's write future (no thread is held
 while the disk syncs); list reads go to the store's `run_read`, marked bounded when they are a
-keyset page with no filter or the fleet counters. Must not contain compliance rules.
+keyset page with no filter or reads only the fleet counters. Must not contain compliance rules.
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ class Api:
         req = codec.decode_list(op, body)
         after = self._cursor(op, tenant, req)
         page = await self._read(
-            not req.filters,
+            self.service.compliance_summaries_bounded(req.filters),
             lambda: self.service.list_compliance_summaries(
                 tenant, req.filters, after, req.max_results
             ),
