@@ -342,19 +342,21 @@ class _Plan:
 
 def _record(request: PutRequest, key: str, entry: ItemEntry) -> ItemRecord:
     e = request.execution
+    # `_value_` is the enum member's value itself: `.value` is a descriptor call, per item.
+    status, severity = entry.status._value_, entry.severity._value_
     return (
         request.resource_id,
         request.compliance_type,
         key,
         entry.id,
         entry.title,
-        entry.status.value,
-        entry.severity.value,
+        status,
+        severity,
         orjson.dumps(entry.details).decode(),
         e.execution_time_ms,
         e.execution_id,
         e.execution_type,
-        entry_size(entry),
+        _size(entry, status, severity),
     )
 
 
@@ -418,15 +420,19 @@ def _entry_of(record: ItemRecord) -> ItemEntry:
 
 def entry_size(entry: ItemEntry) -> int:
     """Bytes an item takes in the store's accounting: its strings, UTF-8 encoded."""
-    total = _utf8_len(entry.id) + _utf8_len(entry.title)
-    total += len(entry.status.value) + len(entry.severity.value)
-    for k, v in entry.details.items():
-        total += _utf8_len(k) + _utf8_len(v)
+    return _size(entry, entry.status._value_, entry.severity._value_)
+
+
+def _size(entry: ItemEntry, status: str, severity: str) -> int:
+    total = len(status) + len(severity)
+    for text in (entry.id, entry.title, *entry.details.keys(), *entry.details.values()):
+        if text:
+            # ASCII text (nearly all of it) is as long in bytes as in characters.
+            total += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
     return total
 
 
 def _utf8_len(text: str | None) -> int:
     if not text:
         return 0
-    # ASCII text (nearly all of it) is as long in bytes as in characters; skip the encode.
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

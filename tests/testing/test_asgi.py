@@ -100,3 +100,39 @@ def test_close_is_idempotent_and_final() -> None:
     server.close()
     with pytest.raises(RuntimeError, match="closed"):
         server.request("GET", "http://h/", [])
+
+
+def test_unthreaded_requests_run_on_the_callers_thread() -> None:
+    app = EchoApp()
+    server = AsgiServer(app, threaded=False)
+    try:
+        reply = server.request("PUT", "http://h/x", [("A", "1")], b"body")
+        assert json.loads(reply.body)["thread"] == threading.current_thread().name
+        assert server.request("GET", "http://h/boom", []).status == 500
+        assert app.events == ["startup"]
+    finally:
+        server.close()
+    assert app.events == ["startup", "shutdown"]
+    with pytest.raises(RuntimeError, match="closed"):
+        server.request("GET", "http://h/", [])
+
+
+def test_unthreaded_from_inside_a_running_loop_is_answered_on_a_helper_thread() -> None:
+    import asyncio
+
+    server = AsgiServer(EchoApp(), name="helper", threaded=False)
+
+    async def from_async_code() -> str:
+        reply = server.request("GET", "http://h/x", [])
+        return str(json.loads(reply.body)["thread"])
+
+    try:
+        thread = asyncio.run(from_async_code())
+    finally:
+        server.close()
+    assert thread != threading.current_thread().name and thread.startswith("helper")
+
+
+def test_unthreaded_failed_startup_is_raised() -> None:
+    with pytest.raises(RuntimeError, match="no database"):
+        AsgiServer(EchoApp(fail_startup=True), threaded=False)

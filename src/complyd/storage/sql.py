@@ -30,11 +30,12 @@ from complyd.storage.base import ComplianceCount, WriteTransaction
 from complyd.storage.browse import BrowsePage, RowKey, summaries_page
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.history import SqlHistory
+from complyd.storage.memory import is_memory
 from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
 from complyd.storage.schema import server_state
 from complyd.storage.write import SqlWriteTransaction
-from complyd.storage.writer import GroupCommitter
+from complyd.storage.writer import GroupCommitter, InlineWriter
 
 T = TypeVar("T")
 TOKEN_KEY = "token_key"
@@ -44,7 +45,17 @@ class SqlStore:
     """SQLite writes go through one group-committing writer thread; PostgreSQL writes run in
     their own transactions on a worker pool, serialised per (resource, type) by row locks."""
 
-    def __init__(self, url: str, *, apply_migrations: bool = True, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        apply_migrations: bool = True,
+        pool_size: int = 8,
+        inline_writes: bool | None = None,
+    ) -> None:
+        """`inline_writes` runs each write at once on the caller's thread instead of through
+        the group-committing writer (SQLite only; the default for the in-memory store, where
+        commits cost nothing to share)."""
         self.engine = create_engine(url, pool_size=pool_size)
         if apply_migrations:
             migrate(self.engine)
@@ -58,7 +69,12 @@ class SqlStore:
         self.reads = SqlReads(self.engine, keep=workers)
         self.local_reads = self.engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(workers, thread_name_prefix="complyd-read")
-        if self.engine.dialect.name == "sqlite":
+        self._inline: InlineWriter | None = None
+        if inline_writes is None:
+            inline_writes = is_memory(url)
+        if self.engine.dialect.name == "sqlite" and inline_writes:
+            self._inline = InlineWriter(self._write_connection)
+        elif self.engine.dialect.name == "sqlite":
             self._committer = GroupCommitter(self._write_connection)
         else:
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
@@ -67,12 +83,16 @@ class SqlStore:
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})
 
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
+        if self._inline is not None:
+            return self._inline.submit(lambda conn: job(SqlWriteTransaction(conn)))
         if self._committer is not None:
             return self._committer.submit(lambda conn: job(SqlWriteTransaction(conn)))
         assert self._executor is not None
         return self._executor.submit(self._write_now, job)
 
     async def write(self, job: Callable[[WriteTransaction], T]) -> T:
+        if self._inline is not None:
+            return self._inline.run(lambda conn: job(SqlWriteTransaction(conn)))
         if self._committer is not None:
             return await self._committer.submit_async(lambda conn: job(SqlWriteTransaction(conn)))
         assert self._executor is not None
@@ -189,6 +209,8 @@ class SqlStore:
         self.reads.ping()
 
     def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
         if self._committer is not None:
             self._committer.close()
         if self._executor is not None:

@@ -111,7 +111,7 @@ class SqlWriteTransaction:
         self._postgres = conn.dialect.name == "postgresql"
 
     def reset(self, tenant: Tenant | None) -> None:
-        clear(self._conn, tenant)
+        clear(self._dialect, self._cursor, tenant)
 
     def _run(self, statement: Prepared, values: list[Any]) -> Any:
         sql, params = statement.sql_for(self._dialect)

@@ -128,3 +128,42 @@ class GroupCommitter:
                 loop.call_soon_threadsafe(settle, settled)
             except RuntimeError:
                 pass  # that loop has closed: nobody is waiting any more
+
+
+class InlineWriter:
+    """Writes run at once on the caller's thread, one transaction each, one at a time.
+
+    For a database that keeps nothing on disk (the in-memory store), where a commit costs no
+    sync to share out: handing each write to a writer thread would cost more than the write.
+    """
+
+    def __init__(self, connect: Callable[[], sa.Connection]) -> None:
+        self._conn = connect()
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[sa.Connection], T]) -> T:
+        # Jobs run their statements on the driver's cursor (storage.write), so the transaction
+        # is the driver's too: SQLAlchemy's own begin and commit would cost more than the put.
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
+        with self._lock:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                result = job(self._conn)
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+            driver.execute("COMMIT")
+            return result
+
+    def submit(self, job: Callable[[sa.Connection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(self.run(job))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,7 +1,8 @@
 """AsgiServer: runs an ASGI application in this process, with no socket, and answers requests.
 
-Owns a private event loop on its own thread, the ASGI lifespan (startup when created, shutdown
-when closed) and turning one HTTP request into one ASGI call, the way uvicorn would: a full
+Owns a private event loop (on its own thread, or driven by each caller in turn), the ASGI
+lifespan (startup when created, shutdown when closed) and turning one HTTP request into one
+ASGI call, the way uvicorn would: a full
 `http` scope, the body in one message, and a plain 500 when the application fails before it
 starts answering. Callers on any thread block until their answer is complete. Must not know
 what the application serves.
@@ -12,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
-from concurrent.futures import Future
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("complyd.testing")
 
 AsgiApp = Any  # an ASGI 3 callable: app(scope, receive, send)
+T = TypeVar("T")
 Message = dict[str, Any]
 
 
@@ -56,19 +58,54 @@ def http_scope(method: str, url: str, headers: Iterable[tuple[str, str]]) -> Mes
 
 
 class AsgiServer:
-    """One application on one private event loop; `close()` runs its shutdown and stops both."""
+    """One application on one private event loop; `close()` runs its shutdown and stops it.
 
-    def __init__(self, app: AsgiApp, name: str = "complyd-in-process") -> None:
+    Threaded (the default), the loop runs on a thread of its own, so the application's
+    background work goes on between requests. Unthreaded, each request runs the loop on the
+    caller's thread until it is answered (one request at a time): no hand-off to another
+    thread per request, while background work moves on only while a request runs. A caller
+    whose thread already runs an event loop is answered from a helper thread.
+    """
+
+    def __init__(
+        self, app: AsgiApp, name: str = "complyd-in-process", *, threaded: bool = True
+    ) -> None:
         self._app = app
+        self._name = name
+        self._threaded = threaded
         self._loop = asyncio.new_event_loop()
-        self._started: Future[None] = Future()
-        self._stop: asyncio.Event | None = None
         self._closed = False
         self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+        self._helper: ThreadPoolExecutor | None = None
+        self._inbox: asyncio.Queue[Message] | None = None
+        self._outbox: asyncio.Queue[Message] | None = None
+        self._lifespan: asyncio.Future[Any] | None = None
+        if not threaded:
+            try:
+                self._call(self._startup())
+            except BaseException:
+                self._loop.close()
+                raise
+            return
+        self._started: Future[None] = Future()
+        self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         # Raises here when the application's startup failed.
         self._started.result()
+
+    def _call(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` on the loop from this thread (unthreaded), one caller at a time."""
+        with self._lock:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return self._loop.run_until_complete(work)
+            # This thread runs a loop of its own (an async test): drive ours elsewhere.
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+            return self._helper.submit(self._loop.run_until_complete, work).result()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -82,34 +119,41 @@ class AsgiServer:
         finally:
             self._loop.close()
 
+    async def _startup(self) -> None:
+        self._inbox, self._outbox = asyncio.Queue(), asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        self._lifespan = asyncio.ensure_future(self._app(scope, self._inbox.get, self._outbox.put))
+        try:
+            await self._inbox.put({"type": "lifespan.startup"})
+            await self._expect("lifespan.startup.complete")
+        except BaseException:
+            self._lifespan.cancel()
+            raise
+
+    async def _shutdown(self) -> None:
+        assert self._inbox is not None and self._lifespan is not None
+        await self._inbox.put({"type": "lifespan.shutdown"})
+        await self._expect("lifespan.shutdown.complete")
+        await self._lifespan
+
     async def _main(self) -> None:
         self._stop = asyncio.Event()
-        inbox: asyncio.Queue[Message] = asyncio.Queue()
-        outbox: asyncio.Queue[Message] = asyncio.Queue()
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        lifespan = asyncio.ensure_future(self._app(scope, inbox.get, outbox.put))
         try:
-            await inbox.put({"type": "lifespan.startup"})
-            await self._expect(outbox, lifespan, "lifespan.startup.complete")
+            await self._startup()
         except BaseException as exc:
-            lifespan.cancel()
             self._started.set_exception(exc)
             return
         self._started.set_result(None)
         await self._stop.wait()
-        await inbox.put({"type": "lifespan.shutdown"})
-        await self._expect(outbox, lifespan, "lifespan.shutdown.complete")
-        await lifespan
+        await self._shutdown()
 
-    @staticmethod
-    async def _expect(
-        outbox: asyncio.Queue[Message], lifespan: asyncio.Future[Any], wanted: str
-    ) -> None:
-        reply = asyncio.ensure_future(outbox.get())
-        await asyncio.wait({reply, lifespan}, return_when=asyncio.FIRST_COMPLETED)
+    async def _expect(self, wanted: str) -> None:
+        assert self._outbox is not None and self._lifespan is not None
+        reply = asyncio.ensure_future(self._outbox.get())
+        await asyncio.wait({reply, self._lifespan}, return_when=asyncio.FIRST_COMPLETED)
         if not reply.done():
             reply.cancel()
-            lifespan.result()  # the application's own exception, if it raised one
+            self._lifespan.result()  # the application's own exception, if it raised one
             raise RuntimeError(f"the application ended its lifespan before sending {wanted}")
         message = reply.result()
         if message["type"] != wanted:
@@ -122,6 +166,8 @@ class AsgiServer:
         if self._closed:
             raise RuntimeError("this in-process server is closed")
         scope = http_scope(method, url, headers)
+        if not self._threaded:
+            return self._call(self._http(scope, body))
         return asyncio.run_coroutine_threadsafe(self._http(scope, body), self._loop).result()
 
     async def _http(self, scope: Message, body: bytes) -> Reply:
@@ -167,6 +213,17 @@ class AsgiServer:
         if self._closed:
             return
         self._closed = True
+        if not self._threaded:
+            try:
+                self._call(self._shutdown())
+                self._call(self._loop.shutdown_asyncgens())
+            except BaseException as exc:
+                raise RuntimeError("the application's shutdown failed") from exc
+            finally:
+                if self._helper is not None:
+                    self._helper.shutdown()
+                self._loop.close()
+            return
         stop = self._stop
         if stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(stop.set)

@@ -1,23 +1,23 @@
 """mock_compliance(): complyd in this process, answering every boto3/botocore compliance call.
 
-Owns the life of one in-process complyd (the real application from `complyd.web.app` on its
-own empty SQLite file in a temporary directory, driven by AsgiServer) and the context manager /
-decorator that starts and stops it. Calls reach it through the botocore hook, so they are
+Owns the life of the in-process complyds (the real application from `complyd.web.app` on an
+in-memory store of its own, driven by AsgiServer on the caller's thread, and emptied and kept
+for the next context with the same settings) and the context manager / decorator that starts
+and stops one. Calls reach it through the botocore hook, so they are
 signed, validated, stored and answered exactly as by `complyd serve`; every other call is left
 to botocore (or to another mock such as moto's).
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import inspect
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
@@ -41,6 +41,74 @@ def _origin(url: str) -> tuple[str, str, str]:
     return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
 
 
+class _Complyd:
+    """One in-process complyd: the real application on its own in-memory store."""
+
+    def __init__(self, settings: Settings) -> None:
+        from complyd.storage.memory import memory_url
+        from complyd.storage.sql import SqlStore
+        from complyd.web.app import create_app
+
+        self.key = settings
+        self.settings = dataclasses.replace(settings, db_url=memory_url())
+        self.store = SqlStore(self.settings.resolved_db_url)
+        try:
+            # Webhook deliveries go on between requests only on a loop of their own.
+            threaded = bool(settings.webhooks)
+            app = create_app(self.settings, self.store)
+            self.server = AsgiServer(app, threaded=threaded)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def empty(self) -> None:
+        """Every tenant's data gone, as when new (the pagination-token key stays)."""
+        self.store.submit_write(lambda tx: tx.reset(None)).result()
+
+    def close(self) -> None:
+        self.server.close()  # its lifespan closes the store
+
+
+class _Instances:
+    """Idle in-process complyds, kept for the next context with the same settings: starting
+    one (a migrated database, an application, its lifespan) costs far more than emptying it."""
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._idle: list[_Complyd] = []
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def take(self, settings: Settings) -> _Complyd:
+        with self._lock:
+            for n, instance in enumerate(self._idle):
+                if instance.key == settings:
+                    return self._idle.pop(n)
+        return _Complyd(settings)
+
+    def give(self, instance: _Complyd) -> None:
+        try:
+            instance.empty()
+        except Exception:
+            instance.close()
+            raise
+        with self._lock:
+            if len(self._idle) < self.KEEP:
+                self._idle.append(instance)
+                return
+        instance.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for instance in idle:
+            instance.close()
+
+
+_instances = _Instances()
+
+
 class ComplianceMock:
     """One running in-process complyd with its own empty store.
 
@@ -50,21 +118,15 @@ class ComplianceMock:
     """
 
     def __init__(self, settings: Settings, endpoint_url: str | None = None) -> None:
-        # Each mock gets a private SQLite file: several connections to one ':memory:' database
-        # need SQLite's shared cache, whose table locks fail at once instead of waiting.
-        self._directory = tempfile.TemporaryDirectory(prefix="complyd-testing-")
-        self.settings = dataclasses.replace(
-            settings, db_url=str(Path(self._directory.name) / "complyd.db")
-        )
+        self._instance: _Complyd | None = _instances.take(settings)
+        self.settings = self._instance.settings
         self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
         self._endpoint = _origin(endpoint_url) if endpoint_url else None
-        from complyd.web.app import create_app
 
-        try:
-            self._server = AsgiServer(create_app(self.settings))
-        except BaseException:
-            self._directory.cleanup()
-            raise
+    def _server(self) -> AsgiServer:
+        if self._instance is None:
+            raise RuntimeError("this mock_compliance context has ended")
+        return self._instance.server
 
     def takes(self, url: str) -> bool:
         if self._endpoint is None:
@@ -75,7 +137,7 @@ class ComplianceMock:
         return (scheme, netloc) == (base_scheme, base_netloc) and same_path
 
     def answer(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
-        return self._server.request(method, url, headers, body)
+        return self._server().request(method, url, headers, body)
 
     def request(
         self,
@@ -93,13 +155,12 @@ class ComplianceMock:
             pairs.append(("Host", urlsplit(url).netloc))
         if body and "content-length" not in names:
             pairs.append(("Content-Length", str(len(body))))
-        return self._server.request(method, url, pairs, body)
+        return self._server().request(method, url, pairs, body)
 
     def close(self) -> None:
-        try:
-            self._server.close()
-        finally:
-            self._directory.cleanup()
+        instance, self._instance = self._instance, None
+        if instance is not None:
+            _instances.give(instance)
 
 
 class _TestCredentials:
