@@ -1,12 +1,14 @@
-"""Run every benchmark: `python -m bench [--quick] [--postgres URL] [--only NAME ...]`.
+"""Run every benchmark: `python -m bench [--quick] [--postgres URL] [--workers N] [--only ...]`.
 
 Each figure is printed beside a baseline measured in the same run (a trivial handler on the
-same server stack; raw SQLite writes), as a ratio, because shared machines drift.
+same server stack; raw SQLite writes), as a ratio, because shared machines drift; the run ends
+with the table of goals, each marked met or missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from complyd.config import database_url
 from complyd.storage.sql import SqlStore
 
+from .goals import Goals
 from .load import LoadResult, credentials_toml, run_wrk, signed_raw
 from .preload import preload, resource_id
 from .replicas import replicas
@@ -69,7 +72,9 @@ def process(cmd: list[str], port: int, logs: Path) -> Iterator[subprocess.Popen[
 
 
 @contextmanager
-def complyd(db_url: str, work: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def complyd(
+    db_url: str, work: Path, workers: int = 1
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     creds = work / "credentials.toml"
     creds.write_text(credentials_toml())
@@ -87,6 +92,8 @@ def complyd(db_url: str, work: Path) -> Iterator[tuple[int, subprocess.Popen[byt
         "--log-level",
         "warning",
     ]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     with process(cmd, port, work) as proc:
         yield port, proc
 
@@ -193,15 +200,26 @@ def writes(
     report: Report,
     http: LoadResult,
     raw_sets: float,
+    goals: Goals,
+    workers: int,
 ) -> None:
-    with complyd(db_url, work) as (port, _proc):
+    with complyd(db_url, work, workers) as (port, _proc):
         puts = [signed_raw(port, "PutComplianceItems", put_body(n, 10)) for n in range(2000)]
+        one = run_wrk(port, puts, 1, seconds / 2, threads=1)
+        report.add(f"{label}: PutComplianceItems 10 items, 1 conn", one.line())
         r = run_wrk(port, puts, 16, seconds)
         report.add(f"{label}: PutComplianceItems 10 items, 16 conns", r.line())
+        ratio = r.requests_per_s / http.requests_per_s
         report.add(
             f"{label}:   vs trivial handler / vs raw SQLite sets",
-            f"{r.requests_per_s / http.requests_per_s:10.2f} x   "
-            f"{r.requests_per_s / raw_sets:6.2f} x",
+            f"{ratio:10.2f} x   {r.requests_per_s / raw_sets:6.2f} x",
+        )
+        floor = 0.25 if label == "sqlite" else 0.15
+        goals.at_least("put of 10 items, 16 conns, vs trivial handler", label, ratio, floor, " x")
+        if label == "sqlite":
+            goals.at_most("put of 10 items, 16 conns, p99", label, r.p99_ms, 25, " ms")
+        goals.at_least(
+            "put throughput, 16 conns vs 1", label, r.requests_per_s / one.requests_per_s, 1, " x"
         )
         big = [
             signed_raw(port, "PutComplianceItems", put_body(n, 10_000, small=True))
@@ -213,6 +231,27 @@ def writes(
             f"{r.requests_per_s * 10_000:10,.0f} items/s  p50 {r.p50_ms:7.1f} ms  "
             f"({r.requests} puts, {r.errors} errors)",
         )
+        goals.at_least("one 10,000-item put", label, r.requests_per_s * 10_000, 100_000, " items/s")
+
+
+# The list calls measured on each store; "filtered" selects one compliance type, the
+# console's usual filter.
+LIST_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ListComplianceItems": ("ListComplianceItems", {"MaxResults": 50}),
+    "ListResourceComplianceSummaries": ("ListResourceComplianceSummaries", {"MaxResults": 50}),
+    "ListComplianceSummaries": ("ListComplianceSummaries", {}),
+    "ListComplianceSummaries, filtered": (
+        "ListComplianceSummaries",
+        {"Filters": [{"Key": "ComplianceType", "Values": ["Patch"]}]},
+    ),
+}
+# Goals per call: (SQLite floor, PostgreSQL floor) as ratios to the trivial handler.
+LIST_GOALS = {
+    "ListComplianceItems": (0.25, 0.2),
+    "ListResourceComplianceSummaries": (0.25, 0.2),
+    "ListComplianceSummaries": (0.4, 0.3),
+    "ListComplianceSummaries, filtered": (0.4, 0.3),
+}
 
 
 def reads(
@@ -223,25 +262,39 @@ def reads(
     seconds: float,
     report: Report,
     http: LoadResult,
+    goals: Goals | None,
+    workers: int,
 ) -> dict[str, float]:
+    """Every list call at 1 and at 16 connections on a preloaded store; `goals` for the large
+    store only."""
     store = SqlStore(db_url)
     t0 = time.perf_counter()
     items = preload(store, resources, 10)
     store.close()
     report.add(f"{label}: preloaded", f"{items:10,} items in {time.perf_counter() - t0:.0f} s")
     out: dict[str, float] = {}
-    with complyd(db_url, work) as (port, proc):
-        calls = {
-            "ListComplianceItems": {"MaxResults": 50},
-            "ListResourceComplianceSummaries": {"MaxResults": 50},
-            "ListComplianceSummaries": {},
-        }
-        for op, body in calls.items():
+    with complyd(db_url, work, workers) as (port, proc):
+        for name, (op, body) in LIST_CALLS.items():
             one = run_wrk(port, [signed_raw(port, op, body)], 1, seconds / 2, threads=1)
             many = run_wrk(port, [signed_raw(port, op, body)], 16, seconds / 2)
-            out[op] = one.p50_ms
-            report.add(f"{label} {items:,} items: {op} p50, 1 conn", f"{one.p50_ms:10.3f} ms")
-            report.add(f"{label} {items:,} items: {op} 16 conns", many.line())
+            out[name] = one.p50_ms
+            report.add(f"{label} {items:,} items: {name}, 1 conn", one.line())
+            report.add(f"{label} {items:,} items: {name}, 16 conns", many.line())
+            if goals is None:
+                continue
+            floor = LIST_GOALS[name][0 if label == "sqlite" else 1]
+            ratio = many.requests_per_s / http.requests_per_s
+            report.add(f"{label} {items:,} items: {name}, vs trivial handler", f"{ratio:10.2f} x")
+            goals.at_least(f"{name}, 16 conns, vs trivial handler", label, ratio, floor, " x")
+            goals.at_least(
+                f"{name} throughput, 16 conns vs 1",
+                label,
+                many.requests_per_s / one.requests_per_s,
+                1,
+                " x",
+            )
+            if name == "ListComplianceItems" and label == "sqlite":
+                goals.at_most(f"{name} p50, 1 conn", label, one.p50_ms, 0.5, " ms")
         if items >= 50 * 1000:  # the store holds at least 1,000 pages of 50
             token = page_token(port, 999)
             page_1 = signed_raw(port, "ListComplianceItems", {"MaxResults": 50})
@@ -258,6 +311,37 @@ def reads(
         out["rss"] = rss_mib(proc)
         report.add(f"{label} {items:,} items: server RSS", f"{out['rss']:10.0f} MiB")
     return out
+
+
+def fixture(seconds: float, report: Report, goals: Goals) -> None:
+    """The in-process fixture against moto's, in a process of its own."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.fixture", str(seconds)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds * 4 + 120,
+    ).stdout
+    ms = json.loads(out.splitlines()[-1])
+    pairs = [
+        ("mock_compliance() enter+exit", "mock_compliance", "mock_aws() enter+exit", "mock_aws"),
+        ("put of 10 items, per call", "put_compliance_items", "put_parameter", "put_parameter"),
+        (
+            "ListComplianceItems, per call",
+            "list_compliance_items",
+            "get_parameter",
+            "get_parameter",
+        ),
+    ]
+    for name, ours, theirs_name, theirs in pairs:
+        report.add(
+            f"fixture: {name}", f"{ms[ours]:10.3f} ms   moto's {theirs_name} {ms[theirs]:.3f} ms"
+        )
+        ratio = ms[ours] / ms[theirs]
+        goals.at_most(f"fixture: {name}, vs moto's {theirs_name}", "in-process", ratio, 1, " x")
 
 
 def page_token(port: int, pages: int) -> str:
@@ -304,26 +388,29 @@ def postgres_db(url: str) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, 100k-item store")
+    parser.add_argument("--quick", action="store_true", help="shorter runs, 200k-item store")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("COMPLYD_BENCH_POSTGRES_URL", ""),
         help="also run on this PostgreSQL database (a fresh schema per run)",
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="serve with this many worker processes"
+    )
+    parser.add_argument(
         "--only",
         nargs="*",
-        default=["writes", "reads", "replicas"],
-        choices=["writes", "reads", "replicas"],
+        default=["writes", "reads", "fixture", "replicas"],
+        choices=["writes", "reads", "fixture", "replicas"],
         help="replicas runs only with --postgres",
     )
     args = parser.parse_args()
     seconds = 4.0 if args.quick else 8.0
-    big = 10_000 if args.quick else 100_000
-    report = Report()
+    big = 20_000 if args.quick else 100_000
+    report, goals = Report(), Goals()
     print(
         f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}",
+        f"{time.strftime('%Y-%m-%d %H:%M')}, complyd with {args.workers} worker(s)",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -336,24 +423,26 @@ def main() -> None:
         for label, make in stores:
             if "writes" in args.only:
                 with make("writes.db") as url:
-                    writes(label, url, work, seconds, report, http, raw)
+                    writes(label, url, work, seconds, report, http, raw, goals, args.workers)
             if "reads" in args.only:
                 with make("small.db") as url:
-                    small = reads(label, url, work, 100, seconds, report, http)
+                    small = reads(label, url, work, 100, seconds, report, http, None, args.workers)
                 with make("large.db") as url:
-                    large = reads(label, url, work, big, seconds, report, http)
+                    large = reads(label, url, work, big, seconds, report, http, goals, args.workers)
                 ratio = large["ListComplianceSummaries"] / small["ListComplianceSummaries"]
                 report.add(
                     f"{label}: ListComplianceSummaries p50, {big * 10:,} / 1,000 items",
                     f"{ratio:10.2f} x",
                 )
-                report.add(
-                    f"{label}: RSS, {big * 10:,} / 1,000 items",
-                    f"{large['rss'] / small['rss']:10.2f} x",
-                )
+                rss = large["rss"] / small["rss"]
+                report.add(f"{label}: RSS, {big * 10:,} / 1,000 items", f"{rss:10.2f} x")
+                goals.at_most(f"server memory, 1,000 to {big * 10:,} items", label, rss, 1.3, " x")
+        if "fixture" in args.only:
+            fixture(seconds, report, goals)
         if args.postgres and "replicas" in args.only:
             with postgres_db(args.postgres) as url:
                 replicas(url, work, seconds, report, complyd)
+    print("\n# goals (ratios to the trivial handler of this run)\n" + goals.table(), flush=True)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,15 @@ def main() -> None:
     help="Most header fields one request may carry; more are answered 431.",
 )
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="COMPLYD_WORKERS",
+    help="Worker processes serving the one port; more than 1 uses more cores (not with "
+    "--store memory).",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -242,6 +251,7 @@ def serve(
     webhook_secret: str,
     max_header_size: int,
     max_header_count: int,
+    workers: int,
     log_level: str,
     log_format: str,
     access_log: bool,
@@ -256,13 +266,22 @@ def serve(
     import uvicorn
 
     from complyd.operator.seed import SeedError, seed
+    from complyd.service import ComplianceService
     from complyd.storage.memory import memory_url
-    from complyd.web.app import create_app
-    from complyd.web.protocol import Limits, protocol_with
+    from complyd.storage.sql import SqlStore
+    from complyd.web.app import Complyd, create_app
+    from complyd.web.protocol import PROTOCOL, Limits, configure_limits
+    from complyd.web.workers import APP as WORKER_APP
+    from complyd.web.workers import to_environment
 
     if store == "memory":
         if db:
             raise click.UsageError("--store memory keeps nothing on disk: drop --db (COMPLYD_DB).")
+        if workers > 1:
+            raise click.UsageError(
+                "--store memory lives in one process: with --workers each worker would have a "
+                "store of its own. Use one worker, or a database (--db)."
+            )
         db = memory_url()
     parts = urlsplit(upstream)
     if upstream and (parts.scheme not in ("http", "https") or not parts.hostname):
@@ -312,12 +331,22 @@ def serve(
     configure_logs(log_level, log_format)
     # httpx logs every forwarded request at info; the access log already has them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    app: Complyd | None = None
+    prepared: SqlStore | None = None
     with store_errors(settings.resolved_db_url):
-        app = create_app(settings)
+        if workers == 1:
+            app = create_app(settings)
+            service = app.service
+        else:
+            # This process only prepares the database (migrations, the token key, the seed);
+            # each worker opens it again.
+            prepared = SqlStore(settings.resolved_db_url)
+            prepared.token_key()
+            service = ComplianceService(prepared, settings)
     seeded = ""
     if seed_file is not None:
         try:
-            puts = seed(app.service, seed_file, Tenant(seed_account, seed_region))
+            puts = seed(service, seed_file, Tenant(seed_account, seed_region))
         except SeedError as exc:
             raise click.ClickException(str(exc)) from None
         seeded = f"; {puts} puts seeded from {seed_file}"
@@ -330,15 +359,21 @@ def serve(
     logging.getLogger("complyd").info(
         "complyd %s: %s; %s%s%s", __version__, shown, mode, forwarding, seeded
     )
-    limits = Limits(head_bytes=max_header_size, headers=max_header_count)
+    configure_limits(Limits(head_bytes=max_header_size, headers=max_header_count))
+    served: Complyd | str = app if app is not None else WORKER_APP
+    if prepared is not None:
+        prepared.close()
+        to_environment(settings)
     uvicorn.run(
-        app,
+        served,
+        factory=prepared is not None,
+        workers=workers if prepared is not None else None,
         host=host,
         port=port,
         log_level=log_level,
         log_config=None,  # configure_logs routes uvicorn's loggers through complyd's handler
         access_log=False,  # complyd's own access log knows the operation and request id
-        http=protocol_with(limits),
+        http=PROTOCOL,
     )
 
 

@@ -18,7 +18,7 @@ import orjson
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
@@ -69,3 +69,8 @@ def configure(level: str = "info", log_format: str = "text") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # complyd's access log (complyd.access) knows the operation and request id; uvicorn's
+    # own would be a second, poorer line per request.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False

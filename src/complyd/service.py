@@ -115,7 +115,10 @@ class ComplianceService:
     @staticmethod
     def _check_item_ids(request: PutRequest) -> None:
         for i, entry in enumerate(request.items, start=1):
-            if entry.id is not None and _utf8_len(entry.id) > MAX_ITEM_ID_BYTES:
+            # A UTF-8 character takes at most 4 bytes: shorter ids need no encoding to check.
+            if entry.id is None or len(entry.id) * 4 <= MAX_ITEM_ID_BYTES:
+                continue
+            if _utf8_len(entry.id) > MAX_ITEM_ID_BYTES:
                 raise ValidationException(
                     f"1 validation error detected: Value at 'items.{i}.member.id' failed to "
                     f"satisfy constraint: Member must be at most {MAX_ITEM_ID_BYTES} bytes long "
@@ -316,6 +319,9 @@ class ComplianceService:
         FLEET_TOTAL_POSITION, which sorts before every type name.
         """
         conditions = parse_filters(filters, SUMMARY_KEYS)
+        if after is None and not conditions:
+            # The counters give FleetTotal and the types in one read.
+            return self.store.list_type_summaries(tenant, [], None, limit, fleet=True)
         rows: list[TypeSummary] = []
         if after is None and self._with_fleet_total(conditions):
             rows.append(self.store.fleet_total(tenant, conditions))
@@ -424,12 +430,13 @@ def entry_size(entry: ItemEntry) -> int:
 
 
 def _size(entry: ItemEntry, status: str, severity: str) -> int:
-    total = len(status) + len(severity)
-    for text in (entry.id, entry.title, *entry.details.keys(), *entry.details.values()):
-        if text:
-            # ASCII text (nearly all of it) is as long in bytes as in characters.
-            total += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-    return total
+    details = entry.details
+    text = (entry.id or "") + (entry.title or "")
+    if details:
+        text += "".join(details) + "".join(details.values())
+    # ASCII text (nearly all of it) is as long in bytes as in characters: no encoding needed.
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    return size + len(status) + len(severity)
 
 
 def _utf8_len(text: str | None) -> int:

@@ -49,18 +49,33 @@ class ItemsSummary:
     patch_group: str | None
 
 
+_POSITION = {s: n for n, s in enumerate(Severity)}  # SeverityCounts order
+_BY_RANK = sorted(Severity, key=lambda s: s.rank)
+
+
 def summarise_items(items: Sequence[ItemEntry]) -> ItemsSummary:
-    nc = [i.severity for i in items if i.status is Status.NON_COMPLIANT]
-    ok = [i.severity for i in items if i.status is Status.COMPLIANT]
-    status = Status.NON_COMPLIANT if nc else Status.COMPLIANT
-    patch_group = next(
-        (i.details["PatchGroup"] for i in items if i.details.get("PatchGroup")), None
-    )
+    # One pass, counting by position: this runs for every put, over every item it sends.
+    counts = {Status.COMPLIANT: [0] * 6, Status.NON_COMPLIANT: [0] * 6}
+    top = {Status.COMPLIANT: -1, Status.NON_COMPLIANT: -1}
+    patch_group = None
+    for item in items:
+        status, severity = item.status, item.severity
+        counts[status][_POSITION[severity]] += 1
+        rank = severity.rank
+        if rank > top[status]:
+            top[status] = rank
+        if patch_group is None and item.details:
+            patch_group = item.details.get("PatchGroup") or None
+    non_compliant = top[Status.NON_COMPLIANT] >= 0
+    status = Status.NON_COMPLIANT if non_compliant else Status.COMPLIANT
+    # The highest severity among the non-compliant items if there are any, else among all.
+    best = top[status] if non_compliant else max(top.values())
+    nc, ok = counts[Status.NON_COMPLIANT], counts[Status.COMPLIANT]
     return ItemsSummary(
         status=status,
-        overall_severity=overall(status, [i.severity for i in items], nc),
-        compliant=count_by_severity(ok),
-        non_compliant=count_by_severity(nc),
+        overall_severity=_BY_RANK[best] if best >= 0 else Severity.UNSPECIFIED,
+        compliant=SeverityCounts((ok[0], ok[1], ok[2], ok[3], ok[4], ok[5])),
+        non_compliant=SeverityCounts((nc[0], nc[1], nc[2], nc[3], nc[4], nc[5])),
         patch_group=patch_group,
     )
 

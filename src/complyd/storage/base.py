@@ -145,8 +145,11 @@ class Store(Protocol):
         conditions: Sequence[Condition],
         after: str | None,
         limit: int,
+        fleet: bool = False,
     ) -> Page[TypeSummary]:
-        """Per-type resource counts in type order, for types strictly after `after`."""
+        """Per-type resource counts in type order, for types strictly after `after`. With
+        `fleet` (no conditions only) the page starts with the FleetTotal row, which counts
+        toward `limit`; a page that ends with it has the position ("",)."""
 
     def counters_cover(self, conditions: Sequence[Condition]) -> bool:
         """Whether list_type_summaries under `conditions` reads the fleet counters (a few

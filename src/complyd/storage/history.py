@@ -7,6 +7,7 @@ inside the put's own transaction. Must not contain compliance rules.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from complyd.model import ExecutionSummary, Severity, Status, SummaryChange, Ten
 from complyd.storage.engine import WRITE_OPTION
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import compliance_events, compliance_history
+from complyd.storage.writer import WriterLock
 
 HISTORY, EVENTS = compliance_history, compliance_events
 PRUNE_BATCH = 5000
@@ -110,11 +112,18 @@ def record_change(
 class SqlHistory:
     """Reads of the history, pruning, and the outbox's delivery bookkeeping."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, lock: WriterLock | None = None) -> None:
         self.engine = engine
+        # Taken like every other writer of the database takes it (storage.writer), so that a
+        # put never finds the database's write lock held by a prune or an event's bookkeeping.
+        self._lock = lock if lock is not None else contextlib.nullcontext()
 
-    def _write(self) -> sa.Connection:
-        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction, from another thread than the server's event loop."""
+        with self._lock, self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                yield conn
 
     def timeline(
         self, tenant: Tenant, resource_id: str, after_id: int | None, limit: int
@@ -187,7 +196,7 @@ class SqlHistory:
                 .limit(PRUNE_BATCH)
             )
             while True:
-                with self._write() as conn, conn.begin():
+                with self._write() as conn:
                     n = conn.execute(sa.delete(HISTORY).where(HISTORY.c.id.in_(old))).rowcount
                 removed += n
                 if n < PRUNE_BATCH:
@@ -222,11 +231,11 @@ class SqlHistory:
             return int(conn.execute(sa.select(sa.func.count()).select_from(EVENTS)).scalar_one())
 
     def delivered(self, event_id: int) -> None:
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             conn.execute(sa.delete(EVENTS).where(EVENTS.c.id == event_id))
 
     def retry_later(self, event_id: int, attempts: int, next_attempt_ms: int) -> None:
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             conn.execute(
                 sa.update(EVENTS)
                 .where(EVENTS.c.id == event_id)

@@ -117,13 +117,15 @@ def _page(rows: list[Any], limit: int, key: Callable[[Any], tuple[str, ...]]) ->
     return Page(rows, None)
 
 
+_POSITION = {s.value: n for n, s in enumerate(Severity)}  # SeverityCounts order
+
+
 def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, SeverityCounts]:
     """{(status, severity): n} -> (compliant counts, non-compliant counts)."""
-    compliant = {
-        Severity(sev): n for (st, sev), n in counts.items() if st == Status.COMPLIANT.value
-    }
-    non = {Severity(sev): n for (st, sev), n in counts.items() if st == Status.NON_COMPLIANT.value}
-    return SeverityCounts.of(compliant), SeverityCounts.of(non)
+    good, bad = [0] * 6, [0] * 6
+    for (status, severity), n in counts.items():
+        (good if status == Status.COMPLIANT.value else bad)[_POSITION[severity]] += n
+    return SeverityCounts(tuple(good)), SeverityCounts(tuple(bad))  # type: ignore[arg-type]
 
 
 # Everything but the tenant, in table order: the ItemRecord and SummaryRecord layouts. Details
@@ -237,41 +239,98 @@ class SqlReads:
         conditions: Sequence[Condition],
         after: str | None,
         limit: int,
+        fleet: bool = False,
     ) -> Page[TypeSummary]:
         """Per-type resource counts in type order, for types strictly after `after`: from the
         counters, or under filters on other fields (which select resource rows) by counting
-        the rows."""
+        the rows. With `fleet` (and no conditions) the page starts with the FleetTotal row,
+        read in the same pass; a page that ends with it has the position ("",), which sorts
+        before every type."""
+        if self.counters_cover(conditions):
+            return self._from_counters(tenant, conditions, after, limit, fleet)
+        if fleet:
+            raise ValueError("FleetTotal under filters is counted by fleet_total")
+        return self._counted(tenant, conditions, after, limit)
+
+    def _from_counters(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: str | None,
+        limit: int,
+        fleet: bool,
+    ) -> Page[TypeSummary]:
+        # One index range read: a type has at most one counter row per (status, severity), so
+        # this many rows hold the first `limit + 1` types whole (the extra one tells whether
+        # another page follows), the fleet's rows before them.
+        cells = len(Status) * len(Severity)
+        values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
+        if after is not None:
+            values.append(after)
+        values.append(cells * (limit + 2))
+
+        def build() -> sa.Select[Any]:
+            bind = binds()
+            where = [
+                *_tenant(COUNTS, bind),
+                *conditions_sql(COUNTS, conditions, bind),
+                COUNTS.c.resources > 0,
+            ]
+            if after is not None:
+                where.append(COUNTS.c.compliance_type > next(bind))
+            if not fleet:
+                where.append(COUNTS.c.compliance_type != FLEET_KEY)
+            return (
+                sa.select(COUNTS.c.compliance_type, COUNTS.c.status, COUNTS.c.severity,
+                          COUNTS.c.resources)
+                .where(*where)
+                .order_by(COUNTS.c.compliance_type)
+                .limit(next(bind))
+            )  # fmt: skip
+
+        shape = ("counters", fleet, after is None, shape_of(conditions))
+        fleet_counts: dict[tuple[str, str], int] = {}
+        counts: dict[str, dict[tuple[str, str], int]] = {}
+        for t, st, sev, n in self._run(shape, build, values):
+            if t == FLEET_KEY:
+                fleet_counts[(st, sev)] = n
+                continue
+            if t not in counts:
+                if len(counts) > limit:
+                    break
+                counts[t] = {}
+            counts[t][(st, sev)] = int(n)
+        rows = [TypeSummary(FLEET_TOTAL, *_halves(fleet_counts))] if fleet else []
+        room = limit - len(rows)
+        names = list(counts)
+        rows += [TypeSummary(t, *_halves(counts[t])) for t in names[:room]]
+        if len(names) <= room:
+            return Page(rows, None)
+        return Page(rows, (names[room - 1],) if room > 0 else (FLEET_KEY,))
+
+    def _counted(
+        self,
+        tenant: Tenant,
+        conditions: Sequence[Condition],
+        after: str | None,
+        limit: int,
+    ) -> Page[TypeSummary]:
         values: list[Any] = [tenant.account_id, tenant.region, *conditions_values(conditions)]
         if after is not None:
             values.append(after)
         # The page's types are chosen by a subquery that takes the same values again.
         values = [*values, *values, limit + 1]
-        counted = not self.counters_cover(conditions)
 
         def build() -> sa.Select[Any]:
             bind = binds()
-            if counted:
-                table, ctype, status, severity = (
-                    SUMMARIES,
-                    SUMMARIES.c.compliance_type,
-                    SUMMARIES.c.status,
-                    SUMMARIES.c.overall_severity,
-                )
-                count: sa.ColumnElement[Any] = sa.func.count()
-            else:
-                table, ctype, status, severity = (
-                    COUNTS,
-                    COUNTS.c.compliance_type,
-                    COUNTS.c.status,
-                    COUNTS.c.severity,
-                )
-                # PostgreSQL sums a BIGINT as NUMERIC, which the driver hands back as Decimal.
-                count = sa.cast(sa.func.sum(COUNTS.c.resources), sa.BigInteger)
+            ctype, status, severity = (
+                SUMMARIES.c.compliance_type,
+                SUMMARIES.c.status,
+                SUMMARIES.c.overall_severity,
+            )
 
             def where() -> list[sa.ColumnElement[bool]]:
-                out = [*_tenant(table, bind), *conditions_sql(table, conditions, bind)]
-                if not counted:
-                    out += [ctype != FLEET_KEY, COUNTS.c.resources > 0]
+                out = [*_tenant(SUMMARIES, bind), *conditions_sql(SUMMARIES, conditions, bind)]
                 if after is not None:
                     out.append(ctype > next(bind))
                 return out
@@ -287,13 +346,13 @@ class SqlReads:
                 .subquery()
             )
             return (
-                sa.select(ctype, status, severity, count)
+                sa.select(ctype, status, severity, sa.func.count())
                 .where(*outer, ctype.in_(sa.select(types.c.compliance_type)))
                 .group_by(ctype, status, severity)
                 .order_by(ctype)
             )
 
-        shape = ("types", counted, after is None, shape_of(conditions))
+        shape = ("types", after is None, shape_of(conditions))
         counts: dict[str, dict[tuple[str, str], int]] = {}
         for t, st, sev, n in self._run(shape, build, values):
             counts.setdefault(t, {})[(st, sev)] = n

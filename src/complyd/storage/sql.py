@@ -35,7 +35,7 @@ from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
 from complyd.storage.schema import server_state
 from complyd.storage.write import SqlWriteTransaction
-from complyd.storage.writer import GroupCommitter, InlineWriter
+from complyd.storage.writer import GroupCommitter, InlineWriter, LoopCommitter, WriterLock
 
 T = TypeVar("T")
 TOKEN_KEY = "token_key"
@@ -60,7 +60,10 @@ class SqlStore:
         if apply_migrations:
             migrate(self.engine)
         self._token_key: bytes | None = None
-        self.history = SqlHistory(self.engine)
+        path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        on_disk = path and path != ":memory:" and not is_memory(url)
+        self._lock_path = f"{path}-writer" if on_disk else None
+        self.history = SqlHistory(self.engine, self._writer_lock())
         self._committer: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
         # As many read and write workers as pooled connections (the URL may set the pool's
@@ -70,14 +73,21 @@ class SqlStore:
         self.local_reads = self.engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(workers, thread_name_prefix="complyd-read")
         self._inline: InlineWriter | None = None
+        self._loop_committer: LoopCommitter | None = None
         if inline_writes is None:
             inline_writes = is_memory(url)
         if self.engine.dialect.name == "sqlite" and inline_writes:
             self._inline = InlineWriter(self._write_connection)
         elif self.engine.dialect.name == "sqlite":
-            self._committer = GroupCommitter(self._write_connection)
+            # Writes from an event loop (the API) run on it; other threads' through a writer
+            # thread. Each holds the writer lock for its transactions, so they take turns.
+            self._loop_committer = LoopCommitter(self._write_connection, self._writer_lock())
+            self._committer = GroupCommitter(self._write_connection, lock=self._writer_lock())
         else:
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
+
+    def _writer_lock(self) -> WriterLock | None:
+        return WriterLock(self._lock_path) if self._lock_path is not None else None
 
     def _write_connection(self) -> sa.Connection:
         return self.engine.connect().execution_options(**{WRITE_OPTION: True})
@@ -93,8 +103,8 @@ class SqlStore:
     async def write(self, job: Callable[[WriteTransaction], T]) -> T:
         if self._inline is not None:
             return self._inline.run(lambda conn: job(SqlWriteTransaction(conn)))
-        if self._committer is not None:
-            return await self._committer.submit_async(lambda conn: job(SqlWriteTransaction(conn)))
+        if self._loop_committer is not None:
+            return await self._loop_committer.write(lambda conn: job(SqlWriteTransaction(conn)))
         assert self._executor is not None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._write_now, job)
@@ -171,8 +181,9 @@ class SqlStore:
         conditions: Sequence[Condition],
         after: str | None,
         limit: int,
+        fleet: bool = False,
     ) -> Page[TypeSummary]:
-        return self.reads.type_summaries(tenant, conditions, after, limit)
+        return self.reads.type_summaries(tenant, conditions, after, limit, fleet)
 
     def counters_cover(self, conditions: Sequence[Condition]) -> bool:
         return self.reads.counters_cover(conditions)
@@ -211,6 +222,8 @@ class SqlStore:
     def close(self) -> None:
         if self._inline is not None:
             self._inline.close()
+        if self._loop_committer is not None:
+            self._loop_committer.close()
         if self._committer is not None:
             self._committer.close()
         if self._executor is not None:

@@ -11,10 +11,14 @@ and a batch wakes each loop once. Must not contain compliance rules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -40,10 +44,51 @@ def settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_exception(value)
 
 
+class WriterLock:
+    """An exclusive lock on a file beside the database, held for each write transaction.
+
+    SQLite lets one process write at a time and makes the others poll for the lock, sleeping
+    longer after each try; when several complyd processes (`serve --workers N`, an operator
+    command) write one database, each waits here instead and is woken the moment the lock is
+    free. Writers that do not take it still meet SQLite's own lock and busy timeout.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class GroupCommitter:
-    def __init__(self, connect: Callable[[], sa.Connection], max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sa.Connection],
+        max_batch: int = MAX_BATCH,
+        lock: WriterLock | None = None,
+    ) -> None:
         self._connect = connect
         self._max_batch = max_batch
+        self._lock = lock if lock is not None else contextlib.nullcontext()
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="complyd-writer", daemon=True)
         self._thread.start()
@@ -63,6 +108,8 @@ class GroupCommitter:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
+        if isinstance(self._lock, WriterLock):
+            self._lock.close()
 
     def _run(self) -> None:
         conn = self._connect()
@@ -94,7 +141,7 @@ class GroupCommitter:
             if job[2] is not None or job[1].set_running_or_notify_cancel()  # type: ignore[union-attr]
         ]
         try:
-            with conn.begin():
+            with self._lock, conn.begin():
                 # Plain SQL savepoints: SQLAlchemy's nested transactions cost more per put than
                 # the put's own statements.
                 cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -166,4 +213,150 @@ class InlineWriter:
 
     def close(self) -> None:
         with self._lock:
+            self._conn.close()
+
+
+Applied = tuple["asyncio.Future[Any]", bool, Any]
+# Within this long of finding the writer lock taken by another process, a process that has
+# just committed waits this long before taking the lock again.
+CONTENDED_S = 1.0
+TURN_S = 0.0002
+
+
+class LoopCommitter:
+    """Group commit for writers on one event loop, with the writes themselves on the loop.
+
+    A write runs at once on the loop's thread, in its own savepoint of the open transaction:
+    handing each write's statements to a writer thread would make every statement wait for
+    the interpreter lock while the loop parses other requests. The transaction commits at the
+    end of the loop's turn, so the writes of one turn share it; the COMMIT, which waits for the
+    disk, runs on a thread while the loop goes on, and writes that arrive meanwhile start the
+    next transaction as soon as it is durable. A write's caller is answered only then. When
+    another process holds the writer lock, it is waited for on that thread too.
+    """
+
+    def __init__(self, connect: Callable[[], sa.Connection], lock: WriterLock | None) -> None:
+        self._connect = connect
+        self._conn: sa.Connection | None = None
+        self._lock = lock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._open = False  # a transaction is open on the loop
+        self._busy = False  # committing, or waiting for the lock, on the thread
+        self._applied: list[Applied] = []
+        self._waiting: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = []
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="complyd-commit")
+        self._contended_at = -CONTENDED_S
+
+    def _driver(self) -> Any:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn.connection.driver_connection
+
+    async def write(self, job: Callable[[sa.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError("a LoopCommitter serves the one event loop that first used it")
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((job, future))
+        self._drain()
+        return await future
+
+    def _drain(self) -> None:
+        """Apply the waiting writes, in a transaction opened for them if none is."""
+        if self._busy or not self._waiting:
+            return
+        if not self._open:
+            if self._lock is not None and not self._lock.try_acquire():
+                self._contended_at = time.monotonic()
+                self._busy = True
+                assert self._loop is not None
+                waited = self._loop.run_in_executor(self._thread, self._lock.acquire)
+                waited.add_done_callback(self._locked)
+                return
+            if not self._begin():
+                return
+        waiting, self._waiting = self._waiting, []
+        for job, future in waiting:
+            self._apply(job, future)
+
+    def _locked(self, waited: asyncio.Future[None]) -> None:
+        self._busy = False
+        if waited.exception() is None and self._begin():
+            self._drain()
+
+    def _begin(self) -> bool:
+        assert self._loop is not None
+        try:
+            self._driver().execute("BEGIN IMMEDIATE")
+        except Exception as exc:  # noqa: BLE001 - every waiting write is told
+            self._fail_waiting(exc)
+            self._reconnect()
+            return False
+        self._open = True
+        # At the end of this turn of the loop: the writes of the turn share the commit.
+        self._loop.call_soon(self._commit)
+        return True
+
+    def _apply(self, job: Callable[[sa.Connection], Any], future: asyncio.Future[Any]) -> None:
+        assert self._conn is not None
+        cursor = self._driver().cursor()
+        cursor.execute("SAVEPOINT complyd_job")
+        try:
+            self._applied.append((future, True, job(self._conn)))
+        except Exception as exc:  # noqa: BLE001 - handed to that write's caller
+            cursor.execute("ROLLBACK TO SAVEPOINT complyd_job")
+            if not future.cancelled():
+                future.set_exception(exc)  # it changed nothing: no need to wait for the commit
+        cursor.execute("RELEASE SAVEPOINT complyd_job")
+
+    def _commit(self) -> None:
+        assert self._loop is not None
+        self._open, self._busy = False, True
+        batch, self._applied = self._applied, []
+        committed = self._loop.run_in_executor(self._thread, self._driver().execute, "COMMIT")
+        committed.add_done_callback(lambda done: self._committed(batch, done))
+
+    def _committed(self, batch: list[Applied], done: asyncio.Future[Any]) -> None:
+        self._busy = False
+        if self._lock is not None:
+            self._lock.release()
+        failure = done.exception()
+        if failure is not None:
+            settle([(future, False, failure) for future, _ok, _value in batch])
+            self._reconnect()
+        else:
+            settle(batch)
+        if self._waiting and time.monotonic() - self._contended_at < CONTENDED_S:
+            # Another process wants the lock too: let it have a turn before taking it back,
+            # else the one that just released it would win every race for it.
+            assert self._loop is not None
+            self._busy = True
+            self._loop.call_later(TURN_S, self._after_turn)
+            return
+        self._drain()
+
+    def _after_turn(self) -> None:
+        self._busy = False
+        self._drain()
+
+    def _fail_waiting(self, exc: BaseException) -> None:
+        waiting, self._waiting = self._waiting, []
+        settle([(future, False, exc) for _job, future in waiting])
+        if self._lock is not None:
+            self._lock.release()
+
+    def _reconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn = None
+
+    def close(self) -> None:
+        if self._open:
+            self._driver().execute("COMMIT")
+            settle(self._applied)
+            self._applied, self._open = [], False
+        self._thread.shutdown(wait=True)
+        if self._conn is not None:
             self._conn.close()

@@ -72,9 +72,13 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback; httptools re-raises it as HttpParserCallbackError."""
 
 
-def protocol_with(limits: Limits) -> type[asyncio.Protocol]:
-    """The protocol class uvicorn should use (`uvicorn.Config(http=...)`) for these limits."""
-    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"limits": limits})
+def configure_limits(limits: Limits) -> None:
+    """The limits every connection of this process takes from now on."""
+    BoundedHttpToolsProtocol.limits = limits
+
+
+# What uvicorn is given as the HTTP protocol (`--http`), by name so worker processes import it.
+PROTOCOL = "complyd.web.protocol:BoundedHttpToolsProtocol"
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
