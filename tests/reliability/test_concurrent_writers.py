@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from tests.api.harness import make_client, new_instance_id, new_tenant
 from tests.api.reference import list_items
 
@@ -22,8 +24,10 @@ PUTS_EACH = 40
 READERS = 3
 
 
-def test_the_newest_put_wins_and_readers_never_see_half_a_put(serve: Serve) -> None:
-    srv = serve()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_newest_put_wins_and_readers_never_see_half_a_put(serve: Serve, workers: int) -> None:
+    # With two worker processes, their writes to one database take turns at its writer lock.
+    srv = serve("--workers", str(workers))
     tenant = new_tenant()
     hot = [new_instance_id() for _ in range(3)]
     shared = [(rid, ctype) for rid in hot for ctype in ("Association", "Patch", "Custom:shared")]
