@@ -37,7 +37,8 @@ class Severity(enum.Enum):
 
     @property
     def rank(self) -> int:
-        return _SEVERITY_RANK[self]
+        # Keyed by the value: an enum member hashes through a Python-level __hash__.
+        return _SEVERITY_RANK[self._value_]
 
     @property
     def count_name(self) -> str:
@@ -46,14 +47,13 @@ class Severity(enum.Enum):
 
 
 _SEVERITY_RANK = {
-    Severity.UNSPECIFIED: 0,
-    Severity.INFORMATIONAL: 1,
-    Severity.LOW: 2,
-    Severity.MEDIUM: 3,
-    Severity.HIGH: 4,
-    Severity.CRITICAL: 5,
+    "UNSPECIFIED": 0,
+    "INFORMATIONAL": 1,
+    "LOW": 2,
+    "MEDIUM": 3,
+    "HIGH": 4,
+    "CRITICAL": 5,
 }
-SEVERITIES_BY_RANK: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank))
 _SEVERITY_INDEX = {s: i for i, s in enumerate(Severity)}
 
 

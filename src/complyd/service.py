@@ -358,7 +358,7 @@ def _record(request: PutRequest, key: str, entry: ItemEntry) -> ItemRecord:
         entry.title,
         status,
         severity,
-        orjson.dumps(entry.details).decode(),
+        orjson.dumps(entry.details).decode() if entry.details else "{}",
         e.execution_time_ms,
         e.execution_id,
         e.execution_type,

@@ -49,28 +49,33 @@ class ItemsSummary:
     patch_group: str | None
 
 
-_POSITION = {s: n for n, s in enumerate(Severity)}  # SeverityCounts order
+# By value, not by member: an enum member hashes through a Python-level __hash__.
+_POSITION = {s.value: n for n, s in enumerate(Severity)}  # SeverityCounts order
+_RANK = {s.value: s.rank for s in Severity}
 _BY_RANK = sorted(Severity, key=lambda s: s.rank)
 
 
 def summarise_items(items: Sequence[ItemEntry]) -> ItemsSummary:
     # One pass, counting by position: this runs for every put, over every item it sends.
-    counts = {Status.COMPLIANT: [0] * 6, Status.NON_COMPLIANT: [0] * 6}
-    top = {Status.COMPLIANT: -1, Status.NON_COMPLIANT: -1}
+    ok, nc = [0] * 6, [0] * 6
+    top_ok = top_nc = -1
     patch_group = None
     for item in items:
-        status, severity = item.status, item.severity
-        counts[status][_POSITION[severity]] += 1
-        rank = severity.rank
-        if rank > top[status]:
-            top[status] = rank
+        severity = item.severity._value_
+        rank = _RANK[severity]
+        if item.status is Status.NON_COMPLIANT:
+            nc[_POSITION[severity]] += 1
+            if rank > top_nc:
+                top_nc = rank
+        else:
+            ok[_POSITION[severity]] += 1
+            if rank > top_ok:
+                top_ok = rank
         if patch_group is None and item.details:
             patch_group = item.details.get("PatchGroup") or None
-    non_compliant = top[Status.NON_COMPLIANT] >= 0
-    status = Status.NON_COMPLIANT if non_compliant else Status.COMPLIANT
+    status = Status.NON_COMPLIANT if top_nc >= 0 else Status.COMPLIANT
     # The highest severity among the non-compliant items if there are any, else among all.
-    best = top[status] if non_compliant else max(top.values())
-    nc, ok = counts[Status.NON_COMPLIANT], counts[Status.COMPLIANT]
+    best = top_nc if top_nc >= 0 else top_ok
     return ItemsSummary(
         status=status,
         overall_severity=_BY_RANK[best] if best >= 0 else Severity.UNSPECIFIED,

@@ -24,6 +24,7 @@ WRITE_OPTION = "complyd_write"
 
 
 POOL_SIZE_PARAMETER = "pool_size"
+BACKSTOP_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL at 4 KiB pages
 
 
 def create_engine(url: str, pool_size: int = 8) -> sa.Engine:
@@ -60,6 +61,10 @@ def _sqlite_engine(url: str) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run on a thread of their own (storage.writer.Checkpointer): a commit
+        # that also had to copy the WAL back into the database would hold the write lock,
+        # and every put waiting on it, for as long. This is only the backstop.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

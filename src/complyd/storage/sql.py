@@ -35,7 +35,13 @@ from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
 from complyd.storage.schema import server_state
 from complyd.storage.write import SqlWriteTransaction
-from complyd.storage.writer import GroupCommitter, InlineWriter, LoopCommitter, WriterLock
+from complyd.storage.writer import (
+    Checkpointer,
+    GroupCommitter,
+    InlineWriter,
+    LoopCommitter,
+    WriterLock,
+)
 
 T = TypeVar("T")
 TOKEN_KEY = "token_key"
@@ -74,6 +80,7 @@ class SqlStore:
         self._readers = ThreadPoolExecutor(workers, thread_name_prefix="complyd-read")
         self._inline: InlineWriter | None = None
         self._loop_committer: LoopCommitter | None = None
+        self._checkpointer: Checkpointer | None = None
         if inline_writes is None:
             inline_writes = is_memory(url)
         if self.engine.dialect.name == "sqlite" and inline_writes:
@@ -83,6 +90,8 @@ class SqlStore:
             # thread. Each holds the writer lock for its transactions, so they take turns.
             self._loop_committer = LoopCommitter(self._write_connection, self._writer_lock())
             self._committer = GroupCommitter(self._write_connection, lock=self._writer_lock())
+            if self._lock_path is not None:
+                self._checkpointer = Checkpointer(self.engine.connect)
         else:
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
 
@@ -224,6 +233,8 @@ class SqlStore:
             self._inline.close()
         if self._loop_committer is not None:
             self._loop_committer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._committer is not None:
             self._committer.close()
         if self._executor is not None:

@@ -360,3 +360,33 @@ class LoopCommitter:
         self._thread.shutdown(wait=True)
         if self._conn is not None:
             self._conn.close()
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database every `interval` seconds, on a
+    thread of its own, so no commit waits for it. A passive checkpoint waits for no reader or
+    writer: it copies what it can and the log is reused from its start once readers let go."""
+
+    def __init__(self, connect: Callable[[], sa.Connection], interval: float = 0.25) -> None:
+        self._connect = connect
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="complyd-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = self._connect()
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except Exception:  # noqa: BLE001 - the next round tries again
+                    continue
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

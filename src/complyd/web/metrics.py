@@ -9,6 +9,7 @@ tenant and type whatever the fleet size. Must not contain compliance rules.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -73,13 +74,23 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._fleet = FleetCollector(store)
         self.registry.register(self._fleet)
 
     def observe(self, operation: str, code: str, seconds: float) -> None:
         """Count one API request and its latency (code: OK or the AWS error name)."""
-        self.requests.labels(operation, code).inc()
-        self.latency.labels(operation, code).observe(seconds)
+        children = self._children.get((operation, code))
+        if children is None:
+            # A few dozen label pairs at most (operations are bounded, so are error codes);
+            # looking a child up by its labels on every request costs a lock and a hash.
+            children = (
+                self.requests.labels(operation, code),
+                self.latency.labels(operation, code),
+            )
+            self._children[(operation, code)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def endpoint(self, _request: Request) -> Response:
         # The compliance gauges read the store: off the event loop.

@@ -12,6 +12,7 @@ any worker starts. Must not contain compliance rules.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -54,4 +55,7 @@ def app() -> Complyd:
     settings = from_environment()
     configure_logs(settings.log_level, settings.log_format)
     configure_limits(Limits(settings.max_header_size, settings.max_header_count))
-    return create_app(settings)
+    app = create_app(settings)
+    gc.collect()
+    gc.freeze()  # as cli.settle_heap does for a single process
+    return app

@@ -6,8 +6,9 @@ Owns the mapping between AWS member names and `complyd.model`; validation is del
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -74,6 +75,7 @@ def _execution(raw: dict[str, Any]) -> ExecutionSummary:
 
 # Plain lookups: calling an Enum class costs several times as much, 20 times per 10-item put.
 _SEVERITIES = {s.value: s for s in Severity}
+_NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 _STATUSES = {s.value: s for s in Status}
 
 
@@ -85,7 +87,8 @@ def decode_put(body: dict[str, Any]) -> PutRequest:
             status=_STATUSES[raw["Status"]],
             id=raw.get("Id"),
             title=raw.get("Title"),
-            details=dict(raw.get("Details") or {}),
+            # The body was parsed for this request alone: its Details maps are the item's own.
+            details=raw.get("Details") or _NO_DETAILS,
         )
         for raw in body["Items"]
     ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 from typing import Any
 
 import orjson
@@ -25,8 +24,14 @@ os.register_at_fork(after_in_child=_ids.seed)  # a forked worker must not repeat
 
 
 def new_request_id() -> str:
-    """A version-4 UUID, as AWS's request ids are."""
-    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
+    """A version-4 UUID, as AWS's request ids are (formatted here: uuid.UUID costs more)."""
+    h = f"{_ids.getrandbits(128) & _RANDOM_BITS | _VERSION_4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# Version 4 (bits 76-79) and the RFC 4122 variant (bits 62-63) over 122 random bits.
+_VERSION_4 = (4 << 76) | (2 << 62)
+_RANDOM_BITS = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 
 
 def served_operation(target: str | None) -> str | None:

@@ -160,11 +160,12 @@ def canonical_request(credential: Credential, request: SignedRequest) -> str:
         if value is None:
             raise InvalidSignatureException(f"Signed header '{name}' is missing from the request.")
         headers.append(f"{name}:{' '.join(value.split())}\n")
+    path = request.raw_path or "/"
     return "\n".join(
         [
             request.method.upper(),
-            quote(request.raw_path or "/", safe="/~"),
-            _canonical_query(request.raw_query),
+            path if path == "/" else quote(path, safe="/~"),
+            _canonical_query(request.raw_query) if request.raw_query else "",
             "".join(headers),
             ";".join(credential.signed_headers),
             hashlib.sha256(request.body).hexdigest(),
@@ -226,15 +227,15 @@ def verify(
     if "host" not in credential.signed_headers:
         raise InvalidSignatureException("The 'Host' header must be signed.")
     signed_at = request_time(request.headers)
-    if credential.date != signed_at.strftime("%Y%m%d"):
+    # X-Amz-Date, when present, is already the ISO-8601 basic form the signature covers.
+    amz_date = request.headers.get("x-amz-date") or signed_at.strftime(_AMZ_DATE)
+    if credential.date != amz_date[:8]:
         raise InvalidSignatureException(
             f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-            f"from HTTP: '{credential.date}' != '{signed_at.strftime('%Y%m%d')}'."
+            f"from HTTP: '{credential.date}' != '{amz_date[:8]}'."
         )
     check_freshness(signed_at, now)
-    expected = expected_signature(
-        credential, secret_access_key, request, signed_at.strftime(_AMZ_DATE)
-    )
+    expected = expected_signature(credential, secret_access_key, request, amz_date)
     if not hmac.compare_digest(
         expected.encode("ascii"), credential.signature.encode("ascii", "replace")
     ):
