@@ -18,11 +18,10 @@ import click
 
 from complyd import __version__
 from complyd.config import (
-    MIB,
+    DEFAULT_REGION,
     ConfigError,
     Settings,
     database_url,
-    default_db_path,
     is_loopback,
     load_credentials,
 )
@@ -30,15 +29,14 @@ from complyd.logs import FORMATS
 from complyd.logs import configure as configure_logs
 from complyd.model import DEFAULT_ACCOUNT_ID, Tenant
 from complyd.operator.commands import COMMANDS as OPERATOR_COMMANDS
+from complyd.operator.commands import db_option
 from complyd.operator.ingest.command import ingest
 from complyd.operator.keys import KEY_COMMANDS
 from complyd.operator.opening import shown as _shown
 from complyd.operator.opening import store_errors
 
-DB_HELP = (
-    "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
-    "postgresql://USER@HOST:PORT/DBNAME. Default: " + str(default_db_path())
-)
+# Every default is Settings' own: one place says what complyd does when not told.
+DEFAULTS = Settings()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,20 +48,20 @@ def main() -> None:
 @main.command()
 @click.option(
     "--host",
-    default="127.0.0.1",
+    default=DEFAULTS.host,
     show_default=True,
     envvar="COMPLYD_HOST",
     help="Address to listen on.",
 )
 @click.option(
     "--port",
-    default=4590,
+    default=DEFAULTS.port,
     show_default=True,
     type=click.IntRange(0, 65535),
     envvar="COMPLYD_PORT",
     help="Port to listen on.",
 )
-@click.option("--db", default=None, envvar="COMPLYD_DB", help=DB_HELP)
+@db_option
 @click.option(
     "--any-resource-id",
     is_flag=True,
@@ -72,7 +70,7 @@ def main() -> None:
 )
 @click.option(
     "--item-size-limit",
-    default=1 * MIB,
+    default=DEFAULTS.item_size_limit,
     show_default=True,
     type=click.IntRange(1),
     envvar="COMPLYD_ITEM_SIZE_LIMIT",
@@ -80,7 +78,7 @@ def main() -> None:
 )
 @click.option(
     "--total-size-limit",
-    default=5 * MIB,
+    default=DEFAULTS.total_size_limit,
     show_default=True,
     type=click.IntRange(1),
     envvar="COMPLYD_TOTAL_SIZE_LIMIT",
@@ -102,7 +100,7 @@ def main() -> None:
 )
 @click.option(
     "--rate-limit",
-    default=0.0,
+    default=DEFAULTS.rate_limit,
     show_default=True,
     type=click.FloatRange(0),
     envvar="COMPLYD_RATE_LIMIT",
@@ -110,7 +108,7 @@ def main() -> None:
 )
 @click.option(
     "--rate-burst",
-    default=0,
+    default=DEFAULTS.rate_burst,
     type=click.IntRange(0),
     envvar="COMPLYD_RATE_BURST",
     help="Requests a key may send at once before the rate applies [default: the rate].",
@@ -124,7 +122,7 @@ def main() -> None:
 )
 @click.option(
     "--history-days",
-    default=90.0,
+    default=DEFAULTS.history_days,
     show_default=True,
     type=click.FloatRange(0, min_open=True),
     envvar="COMPLYD_HISTORY_DAYS",
@@ -139,13 +137,13 @@ def main() -> None:
 )
 @click.option(
     "--webhook-secret",
-    default="",
+    default=DEFAULTS.webhook_secret,
     envvar="COMPLYD_WEBHOOK_SECRET",
     help="Key for the events' HMAC-SHA256 signature header (required with --webhook).",
 )
 @click.option(
     "--max-header-size",
-    default=64 * 1024,
+    default=DEFAULTS.max_header_size,
     show_default=True,
     type=click.IntRange(1024),
     envvar="COMPLYD_MAX_HEADER_SIZE",
@@ -153,7 +151,7 @@ def main() -> None:
 )
 @click.option(
     "--max-header-count",
-    default=100,
+    default=DEFAULTS.max_header_count,
     show_default=True,
     type=click.IntRange(1),
     envvar="COMPLYD_MAX_HEADER_COUNT",
@@ -170,14 +168,14 @@ def main() -> None:
 )
 @click.option(
     "--log-level",
-    default="info",
+    default=DEFAULTS.log_level,
     show_default=True,
     envvar="COMPLYD_LOG_LEVEL",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 @click.option(
     "--log-format",
-    default="text",
+    default=DEFAULTS.log_format,
     show_default=True,
     envvar="COMPLYD_LOG_FORMAT",
     type=click.Choice(FORMATS),
@@ -185,7 +183,7 @@ def main() -> None:
 )
 @click.option(
     "--access-log/--no-access-log",
-    default=True,
+    default=DEFAULTS.access_log,
     show_default=True,
     envvar="COMPLYD_ACCESS_LOG",
     help="Log every request at info level: operation, status, duration, request id and "
@@ -201,13 +199,13 @@ def main() -> None:
 )
 @click.option(
     "--upstream",
-    default="",
+    default=DEFAULTS.upstream,
     envvar="COMPLYD_UPSTREAM",
     help="Forward every other SSM call to this http(s) endpoint (moto's server, LocalStack).",
 )
 @click.option(
     "--upstream-timeout",
-    default=30.0,
+    default=DEFAULTS.upstream_timeout,
     show_default=True,
     type=click.FloatRange(0, min_open=True),
     envvar="COMPLYD_UPSTREAM_TIMEOUT",
@@ -230,7 +228,7 @@ def main() -> None:
 )
 @click.option(
     "--seed-region",
-    default="us-east-1",
+    default=DEFAULT_REGION,
     show_default=True,
     envvar="COMPLYD_SEED_REGION",
     help="The region --seed writes to.",
@@ -268,8 +266,8 @@ def serve(
 
     from complyd.operator.seed import SeedError, seed
     from complyd.service import ComplianceService
-    from complyd.storage.memory import memory_url
-    from complyd.storage.sql import SqlStore
+    from complyd.storage import memory_url, open_store
+    from complyd.storage.base import Store
     from complyd.web.app import Complyd, create_app
     from complyd.web.protocol import PROTOCOL, Limits, configure_limits
     from complyd.web.workers import APP as WORKER_APP
@@ -333,15 +331,15 @@ def serve(
     # httpx logs every forwarded request at info; the access log already has them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app: Complyd | None = None
-    prepared: SqlStore | None = None
+    prepared: Store | None = None
     with store_errors(settings.resolved_db_url):
         if workers == 1:
-            app = create_app(settings)
+            app = create_app(settings, open_store(settings.resolved_db_url))
             service = app.service
         else:
             # This process only prepares the database (migrations, the token key, the seed);
             # each worker opens it again.
-            prepared = SqlStore(settings.resolved_db_url)
+            prepared = open_store(settings.resolved_db_url)
             prepared.token_key()
             service = ComplianceService(prepared, settings)
     seeded = ""
@@ -388,21 +386,15 @@ def settle_heap() -> None:
 
 
 @main.command()
-@click.option("--db", default=None, envvar="COMPLYD_DB", help=DB_HELP)
+@db_option
 def migrate(db: str | None) -> None:
     """Create or upgrade the database schema to the newest version."""
-    from complyd.storage.engine import create_engine, current_revision, head_revision
-    from complyd.storage.engine import migrate as apply
+    from complyd.storage import migrate_database
 
     url = database_url(db)
     with store_errors(url):
-        engine = create_engine(url)
-        try:
-            before = current_revision(engine)
-            apply(engine)
-            click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {head_revision()}")
-        finally:
-            engine.dispose()
+        before, now = migrate_database(url)
+    click.echo(f"{_shown(url)}: schema {before or 'empty'} -> {now}")
 
 
 @main.group()

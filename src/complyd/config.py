@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MIB = 1024 * 1024
+# The region a command or the dashboard uses when none is given, as the AWS CLI does.
+DEFAULT_REGION = "us-east-1"
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
 # What a key may do beyond its account's API calls: "admin" may reset the store
@@ -115,7 +117,7 @@ def database_url(db: str | None) -> str:
 class Settings:
     db_url: str = ""
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = 4590
     # Fleets outside AWS name their nodes their own way; AWS accepts only i-/mi- ids.
     any_resource_id: bool = False
     item_size_limit: int = 1 * MIB

@@ -13,19 +13,17 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from complyd.model import Status
-from complyd.storage.base import Store
-from complyd.storage.history import PendingEvent
+from complyd.clock import iso_seconds, now_ms
+from complyd.model import PendingEvent, Status
+from complyd.storage.base import History
 
 log = logging.getLogger("complyd.events")
 DETAIL_TYPE = "Configuration Compliance State Change"
@@ -42,7 +40,7 @@ TIMEOUT_S = 10.0
 
 def event_body(event: PendingEvent) -> dict[str, Any]:
     t = event.tenant
-    when = datetime.fromtimestamp(event.created_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = iso_seconds(event.created_ms)
     event_id = uuid.uuid5(
         _EVENT_NAMESPACE, f"{t.account_id}/{t.region}/{event.id}/{event.created_ms}"
     )
@@ -90,16 +88,16 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bool:
 
 
 class Deliverer:
-    def __init__(self, store: Store, webhooks: Sequence[str], secret: str) -> None:
-        self.store = store
+    def __init__(self, history: History, webhooks: Sequence[str], secret: str) -> None:
+        self.history = history
         self.webhooks = tuple(webhooks)
         self.secret = secret
 
     def deliver_due(self) -> int:
         """Try every due event once; returns how many were delivered."""
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         delivered = 0
-        for event in self.store.history.due_events(now, BATCH):
+        for event in self.history.due_events(now, BATCH):
             body = orjson.dumps(event_body(event))
             headers = {
                 "Content-Type": "application/json",
@@ -107,12 +105,12 @@ class Deliverer:
                 EVENT_ID_HEADER: str(orjson.loads(body)["id"]),
             }
             if all([post(url, body, headers) for url in self.webhooks]):
-                self.store.history.delivered(event.id)
+                self.history.delivered(event.id)
                 delivered += 1
             else:
                 attempts = event.attempts + 1
                 later = now + int(retry_delay_s(attempts) * 1000)
-                self.store.history.retry_later(event.id, attempts, later)
+                self.history.retry_later(event.id, attempts, later)
         return delivered
 
     async def run_forever(self) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterator
 
-from complyd.model import Tenant
-from complyd.storage.base import Store
-from complyd.storage.history import HistoryEntry, pages
+from complyd.clock import now_ms
+from complyd.model import HistoryEntry, Tenant
+from complyd.paging import all_rows
+from complyd.storage.base import History, Store
 
 log = logging.getLogger("complyd.history")
 DAY_MS = 86_400_000
@@ -22,10 +22,6 @@ DAY_MS = 86_400_000
 PRUNE_INTERVAL_S = 3600.0
 # Types per store read of the current per-type counts.
 TYPE_PAGE = 50
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def timeline(store: Store, tenant: Tenant, resource_id: str) -> Iterator[HistoryEntry]:
@@ -59,14 +55,10 @@ def types_non_compliant(
     that holds rows now or changed its non-compliant count in the period."""
     end = at_ms if at_ms is not None else now_ms()
     since = end - int(days * DAY_MS)
-    current: dict[str, int] = {}
-    after: str | None = None
-    while True:
-        page = store.list_type_summaries(tenant, [], after, TYPE_PAGE)
-        current.update((r.compliance_type, r.non_compliant.total) for r in page.rows)
-        if page.last_key is None:
-            break
-        after = page.last_key[0]
+    rows = all_rows(
+        lambda after: store.list_type_summaries(tenant, [], after[0] if after else None, TYPE_PAGE)
+    )
+    current = {r.compliance_type: r.non_compliant.total for r in rows}
     by_type: dict[str, dict[int, int]] = {}
     for (compliance_type, bucket), delta in store.history.type_deltas(
         tenant, since, bucket_ms
@@ -91,18 +83,29 @@ def _series(
     return points
 
 
-def prune(store: Store, days: float) -> int:
-    return store.history.prune(now_ms() - int(days * DAY_MS))
+def prune(history: History, days: float) -> int:
+    return history.prune(now_ms() - int(days * DAY_MS))
 
 
-async def prune_forever(store: Store, days: float) -> None:
+async def prune_forever(history: History, days: float) -> None:
     """Delete history older than `days`, now and then every interval, until cancelled."""
     interval = max(0.1, min(PRUNE_INTERVAL_S, days * 86_400 / 4))
     while True:
         try:
-            removed = await asyncio.to_thread(prune, store, days)
+            removed = await asyncio.to_thread(prune, history, days)
             if removed:
                 log.info("pruned %d history rows older than %s days", removed, days)
         except Exception:
             log.exception("history pruning failed; retrying in %.0f s", interval)
         await asyncio.sleep(interval)
+
+
+def pages(history: History, tenant: Tenant, resource_id: str) -> Iterator[HistoryEntry]:
+    """Every change of a resource, read a page at a time."""
+    after: int | None = None
+    while True:
+        page = history.timeline(tenant, resource_id, after, 500)
+        yield from page
+        if len(page) < 500:
+            return
+        after = page[-1].id

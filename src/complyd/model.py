@@ -257,3 +257,48 @@ class Condition:
     operator: Operator
     values: tuple[str | int, ...]
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One recorded change; `status` None means the type was removed from the resource."""
+
+    id: int
+    resource_id: str
+    compliance_type: str
+    recorded_ms: int
+    status: Status | None
+    overall_severity: Severity | None
+    compliant: int
+    non_compliant: int
+    execution: ExecutionSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    id: int
+    tenant: Tenant
+    resource_id: str
+    compliance_type: str
+    status: Status
+    severity: Severity
+    created_ms: int
+    attempts: int
+
+
+RowKey = tuple[str, str]  # (resource id, compliance type) of a summary row, whatever the sort
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    rows: list[ResourceSummary]
+    more_before: bool
+    more_after: bool
+
+    @property
+    def first_key(self) -> RowKey | None:
+        return (self.rows[0].resource_id, self.rows[0].compliance_type) if self.rows else None
+
+    @property
+    def last_key(self) -> RowKey | None:
+        return (self.rows[-1].resource_id, self.rows[-1].compliance_type) if self.rows else None

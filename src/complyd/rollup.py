@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from complyd.model import FLEET_TOTAL, Status, Tenant
-from complyd.storage.base import ComplianceCount, Store
+from complyd.storage.base import ComplianceCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,3 @@ def rollups(counts: Iterable[ComplianceCount]) -> list[TenantRollup]:
     return sorted(
         found.values(), key=lambda r: (-r.resources, r.tenant.account_id, r.tenant.region)
     )
-
-
-def tenant_rollups(store: Store) -> list[TenantRollup]:
-    return rollups(store.counts())
-
-
-def largest_first(store: Store, tenants: Iterable[Tenant]) -> list[Tenant]:
-    """`tenants` ordered as the roll-up orders them; ones without counters go last."""
-    rank = {r.tenant: n for n, r in enumerate(tenant_rollups(store))}
-    return sorted(tenants, key=lambda t: (rank.get(t, len(rank)), t.account_id, t.region))

@@ -28,9 +28,11 @@ from complyd.errors import (
     ValidationException,
 )
 from complyd.filters import ITEM_KEYS, SUMMARY_KEYS, matches, parse_filters
+from complyd.fleet import Fleet
 from complyd.model import (
     FLEET_TOTAL,
     MANAGED_INSTANCE,
+    BrowsePage,
     Condition,
     Field,
     Filter,
@@ -48,7 +50,6 @@ from complyd.model import (
     UploadType,
 )
 from complyd.storage.base import Store, WriteTransaction
-from complyd.storage.browse import BrowsePage
 from complyd.summaries import count_change, resource_summary
 
 # AWS checks node ids against this shape; `Settings.any_resource_id` lifts the check.
@@ -75,16 +76,18 @@ def item_key_without_id(sequence: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PutOutcome:
-    """What a put did: `applied` is False when the hash or an older execution time skipped it."""
+    """What a put did: `applied` is False when the stored hash or a newer execution (or, for
+    a PARTIAL put, having nothing to apply) left the store as it was."""
 
     applied: bool
-    reason: str = ""
 
 
 class ComplianceService:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        # Everything beyond the four operations (tenants, counters, history, the signing key).
+        self.fleet = Fleet(store)
 
     # -- PutComplianceItems ---------------------------------------------------------------
 
@@ -164,13 +167,13 @@ class ComplianceService:
                 request.item_content_hash is not None
                 and request.item_content_hash == current.content_hash
             ):
-                return PutOutcome(False, "unchanged content hash")
+                return PutOutcome(applied=False)  # the stored content hash
             if request.execution.execution_time_ms < current.execution.execution_time_ms:
-                return PutOutcome(False, "older execution time")
+                return PutOutcome(applied=False)  # older than the stored execution
         if request.upload_type is UploadType.PARTIAL and not request.items:
             # A hash-only put: the client believes the server holds this content already.
             if request.item_content_hash is None:
-                return PutOutcome(False, "nothing to apply")
+                return PutOutcome(applied=False)  # no items, no hash: nothing to apply
             raise InvalidItemContentException(
                 f"ItemContentHash '{request.item_content_hash}' does not match the stored "
                 f"compliance content of {ctype} on {rid}; send the full list of items."
@@ -203,7 +206,7 @@ class ComplianceService:
         if change is not None and change.status_flipped and not self.settings.webhooks:
             change = dataclasses.replace(change, status_flipped=False)  # no one to tell
         tx.replace_type(tenant, rid, ctype, plan.summary, plan.records, counts, change)
-        return PutOutcome(True)
+        return PutOutcome(applied=True)
 
     # -- List operations ------------------------------------------------------------------
 

@@ -11,10 +11,8 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -25,24 +23,23 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from complyd.testing.server import (
+    ComplydProcess,
+    environment,
+    port_taken,
+    start_process,
+)
+
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
-HEALTH_TIMEOUT_S = 20.0
 DEFAULT_REGION = "us-east-1"
 JSON11 = "application/x-amz-json-1.1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env() -> dict[str, str]:
     """The environment for child processes: the repo's src first, so an uninstalled
     checkout runs too, and no COMPLYD_* settings leaking in from the caller's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
+    env = environment()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
     return env
 
@@ -86,38 +83,21 @@ class Server:
         # A port picked by free_port() can be taken by another process before the server
         # binds it; only that case is retried.
         for _attempt in range(3):
-            failure = self._start_once()
-            if failure is None:
+            self.starts += 1
+            started = start_process(
+                self.log_dir,
+                ["--db", str(self.db), *self.options],
+                self.stderr_path.name,
+                env=server_env(),
+            )
+            if isinstance(started, ComplydProcess):
+                self.port, self.proc = started.port, started.process
                 return
-            if "address already in use" not in failure.lower():
+            if not port_taken(started):
                 break
         pytest.fail(
-            f"complyd did not become healthy: {' '.join(self.command())}\n--- stderr ---\n{failure}"
+            f"complyd did not become healthy: {' '.join(self.command())}\n--- stderr ---\n{started}"
         )
-
-    def _start_once(self) -> str | None:
-        """Starts the process and waits for /healthz; returns its stderr tail on failure."""
-        self.port = free_port()
-        self.starts += 1
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                self.command(),
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=server_env(),
-                cwd=self.log_dir,
-            )
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return None
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        return self.stderr_path.read_text(errors="replace")[-4000:]
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:

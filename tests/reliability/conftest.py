@@ -7,17 +7,14 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
 
-from complyd.config import database_url
 from tests.api.harness import Server
 from tests.conftest import require_postgres
+from tests.postgres import schemas
 
 Serve = Callable[..., Server]
 
@@ -30,39 +27,12 @@ def start_server(directory: Path, db: str | None, options: tuple[str, ...] = ())
     return srv
 
 
-class PostgresSchemas:
-    """Creates empty schemas on the test database; `drop()` removes them and their tables."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.admin = sa.create_engine(database_url(base), pool_size=1)
-        self.made: list[str] = []
-
-    def new(self) -> str:
-        schema = "rel_" + uuid.uuid4().hex[:12]
-        with self.admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        self.made.append(schema)
-        sep = "&" if "?" in self.base else "?"
-        # libpq's options name the schema, so every connection the server opens uses it.
-        return f"{self.base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-    def drop(self) -> None:
-        with self.admin.begin() as conn:
-            for schema in self.made:
-                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        self.admin.dispose()
-
-
 def _database(backend: str) -> Iterator[Callable[[], str | None]]:
     if backend == "sqlite":
         yield lambda: None
         return
-    schemas = PostgresSchemas(require_postgres())
-    try:
-        yield schemas.new
-    finally:
-        schemas.drop()
+    with schemas(require_postgres()) as made:
+        yield lambda: made.new("rel")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

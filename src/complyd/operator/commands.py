@@ -24,25 +24,25 @@ from rich.progress import (
 )
 
 from complyd import history as history_queries
-from complyd.config import Settings, default_db_path
+from complyd.config import DEFAULT_REGION, Settings, default_db_path
 from complyd.model import DEFAULT_ACCOUNT_ID, FLEET_TOTAL, Filter, Operator, Severity, Tenant
 from complyd.operator import render
-from complyd.operator.export import Exporter, all_rows
+from complyd.operator.export import Exporter
 from complyd.operator.importer import import_lines, numbered_lines
 from complyd.operator.opening import check_account, opened
-from complyd.rollup import tenant_rollups
+from complyd.paging import all_rows
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_REGION = "us-east-1"
 # Rows per store read: large enough to amortise a query, small enough to stream.
 PAGE_SIZE = 500
 DB_HELP = (
-    "Database: a file path or sqlite:///PATH, or postgresql://USER@HOST:PORT/DBNAME. "
-    "Default: " + str(default_db_path())
+    "Database: a file path or sqlite:///PATH (embedded SQLite store), or "
+    "postgresql://USER@HOST:PORT/DBNAME. Default: " + str(default_db_path())
 )
 
 
 def db_option(f: F) -> F:
+    """--db, as every command that opens the store takes it."""
     return click.option("--db", default=None, envvar="COMPLYD_DB", help=DB_HELP)(f)
 
 
@@ -215,8 +215,8 @@ def export(db: str | None, out: Path, fmt: str, page_size: int) -> None:
         opened(db) as service,
         Progress(*columns, console=render.console(stderr=True), transient=True) as progress,
     ):
-        store = service.store
-        resources = sum(c.resources for c in store.counts() if c.compliance_type == FLEET_TOTAL)
+        fleet = service.fleet
+        resources = sum(c.resources for c in fleet.counts() if c.compliance_type == FLEET_TOTAL)
         # Each resource is visited twice: once for its items, once for its summaries.
         task = progress.add_task("export", total=2 * resources)
         exporter = Exporter(
@@ -226,7 +226,7 @@ def export(db: str | None, out: Path, fmt: str, page_size: int) -> None:
             page_size=page_size,
             on_resource=lambda: progress.advance(task),
         )
-        report = exporter.run(store.tenants())
+        report = exporter.run(fleet.tenants())
     click.echo(
         f"{out}: {report.tenants} tenants, {report.summaries} resource summaries, "
         f"{report.items} items in {report.files} files"
@@ -258,14 +258,14 @@ def history(
     tenant = Tenant(account, region)
     with opened(db) as service:
         if node is not None:
-            entries = history_queries.timeline(service.store, tenant, node)
+            entries = service.fleet.timeline(tenant, node)
             if as_json:
                 render.json_lines(render.encoded_history(entries))
             else:
                 render.console().print(render.history_table(node, entries))
             return
         bucket_ms = history_queries.DAY_MS if bucket == "day" else history_queries.DAY_MS // 24
-        points = history_queries.fleet_non_compliant(service.store, tenant, days, bucket_ms)
+        points = service.fleet.fleet_trend(tenant, days, bucket_ms)
         if as_json:
             render.json_lines({"Time": t / 1000, "NonCompliantCount": n} for t, n in points)
         else:
@@ -279,7 +279,7 @@ def tenants(db: str | None, as_json: bool) -> None:
     """The (account, region) pairs holding data, largest first: resources and non-compliant
     resources, over all types and per type."""
     with opened(db) as service:
-        found = tenant_rollups(service.store)
+        found = service.fleet.rollups()
     if as_json:
         render.json_lines(render.encoded_rollups(found))
     else:

@@ -14,14 +14,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import orjson
 
-from complyd.model import MANAGED_INSTANCE, Page, Severity, Tenant
+from complyd.clock import iso_millis, iso_seconds, now_ms
+from complyd.model import MANAGED_INSTANCE, Severity, Tenant
+from complyd.paging import all_rows
 from complyd.service import ComplianceService
 from complyd.wire import codec
 
@@ -83,19 +84,7 @@ T = TypeVar("T")
 
 def iso(seconds: float) -> str:
     """Epoch seconds as ISO 8601 UTC, to the millisecond complyd keeps."""
-    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def all_rows(fetch: Callable[[tuple[str, ...] | None], Page[T]]) -> Iterator[T]:
-    """Every row of a keyset-paged listing, one store page at a time."""
-    after: tuple[str, ...] | None = None
-    while True:
-        page = fetch(after)
-        yield from page.rows
-        if page.last_key is None:
-            return
-        after = page.last_key
+    return iso_millis(round(seconds * 1000))
 
 
 class Exporter:
@@ -113,8 +102,7 @@ class Exporter:
         self.fmt = fmt
         self.page_size = page_size
         self.on_resource = on_resource
-        now = datetime.now(UTC)
-        self.capture_time = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.capture_time = iso_seconds(now_ms())
         self.report = ExportReport()
 
     def run(self, tenants: list[Tenant]) -> ExportReport:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from complyd.config import Settings, database_url, is_account_id
 from complyd.errors import ComplianceError
 from complyd.service import ComplianceService
-from complyd.storage.sql import SqlStore
+from complyd.storage import open_store
 
 
 def shown(url: str) -> str:
@@ -48,7 +48,7 @@ def opened(
         if not Path(parsed.database).exists():
             raise click.ClickException(f"no database at {parsed.database} (see --db)")
     with store_errors(url):
-        store = SqlStore(url)
+        store = open_store(url)
         try:
             yield ComplianceService(store, settings or Settings())
         except ComplianceError as error:

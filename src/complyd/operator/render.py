@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
 
+from complyd.clock import iso_seconds
 from complyd.model import (
     MANAGED_INSTANCE,
+    HistoryEntry,
     ResourceSummary,
     Severity,
     Status,
@@ -24,7 +25,6 @@ from complyd.model import (
     TypeSummary,
 )
 from complyd.rollup import TenantRollup
-from complyd.storage.history import HistoryEntry
 from complyd.wire import codec
 
 SEVERITY_STYLE = {
@@ -47,8 +47,7 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_seconds
 
 
 def status_text(status: Status) -> str:

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from complyd.model import (
+    BrowsePage,
     Condition,
     CountChange,
+    HistoryEntry,
     ItemRecord,
     Page,
+    PendingEvent,
     ResourceSummary,
+    RowKey,
     Severity,
     Status,
     StoredItem,
@@ -25,10 +29,6 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
-
-if TYPE_CHECKING:
-    from complyd.storage.browse import BrowsePage, RowKey
-    from complyd.storage.history import SqlHistory
 
 T = TypeVar("T")
 
@@ -74,9 +74,43 @@ class WriteTransaction(Protocol):
         move the fleet counters by `counts`, and record `change` (history, outbox) if any."""
 
 
+class History(Protocol):
+    """The recorded changes of the summaries (written by puts, in their transactions) and the
+    outbox of state-change events. Every method may block: callers off the event loop."""
+
+    def timeline(
+        self, tenant: Tenant, resource_id: str, after_id: int | None, limit: int
+    ) -> list[HistoryEntry]:
+        """The resource's changes in the order they were made, strictly after `after_id`."""
+
+    def recent(self, tenant: Tenant, resource_id: str, limit: int) -> list[HistoryEntry]:
+        """The resource's latest `limit` changes, oldest first."""
+
+    def fleet_deltas(self, tenant: Tenant, since_ms: int, bucket_ms: int) -> dict[int, int]:
+        """{bucket number: net change of the tenant's non-compliant resources} since then."""
+
+    def type_deltas(
+        self, tenant: Tenant, since_ms: int, bucket_ms: int
+    ) -> dict[tuple[str, int], int]:
+        """{(compliance type, bucket number): net change of its non-compliant resources}."""
+
+    def prune(self, before_ms: int) -> int:
+        """Delete changes recorded before `before_ms`; returns how many."""
+
+    def due_events(self, now_ms: int, limit: int) -> list[PendingEvent]: ...
+
+    def pending_events(self) -> int:
+        """Events in the outbox, due or waiting for a retry."""
+
+    def delivered(self, event_id: int) -> None: ...
+
+    def retry_later(self, event_id: int, attempts: int, next_attempt_ms: int) -> None: ...
+
+
 class Store(Protocol):
-    # History reads, pruning and the event outbox (see storage/history.py).
-    history: SqlHistory
+    @property
+    def history(self) -> History:
+        """History reads, pruning and the event outbox."""
 
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         """Run `job` in a write transaction; the future resolves once it is durable."""

@@ -9,12 +9,11 @@ and are not offered. Must not contain compliance rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from complyd.model import Condition, ResourceSummary, Tenant
+from complyd.model import BrowsePage, Condition, RowKey, Tenant
 from complyd.storage.conditions import binds, conditions_sql, conditions_values
 from complyd.storage.rows import SummaryRow, summary_from_row
 from complyd.storage.schema import resource_summaries
@@ -25,22 +24,6 @@ SORTS: dict[str, tuple[sa.Column[Any], sa.Column[Any]]] = {
     "resource": (SUMMARIES.c.resource_id, SUMMARIES.c.compliance_type),
     "type": (SUMMARIES.c.compliance_type, SUMMARIES.c.resource_id),
 }
-RowKey = tuple[str, str]  # (resource id, compliance type) of a row, whatever the sort
-
-
-@dataclass(frozen=True, slots=True)
-class BrowsePage:
-    rows: list[ResourceSummary]
-    more_before: bool
-    more_after: bool
-
-    @property
-    def first_key(self) -> RowKey | None:
-        return (self.rows[0].resource_id, self.rows[0].compliance_type) if self.rows else None
-
-    @property
-    def last_key(self) -> RowKey | None:
-        return (self.rows[-1].resource_id, self.rows[-1].compliance_type) if self.rows else None
 
 
 def summaries_page(

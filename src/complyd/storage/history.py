@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from complyd.model import ExecutionSummary, Severity, Status, SummaryChange, Tenant
+from complyd.model import (
+    ExecutionSummary,
+    HistoryEntry,
+    PendingEvent,
+    Severity,
+    Status,
+    SummaryChange,
+    Tenant,
+)
 from complyd.storage.engine import WRITE_OPTION
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import compliance_events, compliance_history
@@ -22,33 +29,6 @@ from complyd.storage.writer import WriterLock
 
 HISTORY, EVENTS = compliance_history, compliance_events
 PRUNE_BATCH = 5000
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One recorded change; `status` None means the type was removed from the resource."""
-
-    id: int
-    resource_id: str
-    compliance_type: str
-    recorded_ms: int
-    status: Status | None
-    overall_severity: Severity | None
-    compliant: int
-    non_compliant: int
-    execution: ExecutionSummary | None
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    id: int
-    tenant: Tenant
-    resource_id: str
-    compliance_type: str
-    status: Status
-    severity: Severity
-    created_ms: int
-    attempts: int
 
 
 def _insert(table: sa.Table) -> Prepared:
@@ -266,14 +246,3 @@ def _entry(r: Any) -> HistoryEntry:
         non_compliant=r.non_compliant_count,
         execution=execution,
     )
-
-
-def pages(history: SqlHistory, tenant: Tenant, resource_id: str) -> Iterator[HistoryEntry]:
-    """Every change of a resource, read a page at a time."""
-    after: int | None = None
-    while True:
-        page = history.timeline(tenant, resource_id, after, 500)
-        yield from page
-        if len(page) < 500:
-            return
-        after = page[-1].id

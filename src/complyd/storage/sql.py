@@ -17,17 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
 from complyd.model import (
+    BrowsePage,
     Condition,
     ItemRecord,
     Page,
     ResourceSummary,
+    RowKey,
     StoredItem,
     SummaryRecord,
     Tenant,
     TypeSummary,
 )
 from complyd.storage.base import ComplianceCount, WriteTransaction
-from complyd.storage.browse import BrowsePage, RowKey, summaries_page
+from complyd.storage.browse import summaries_page
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.history import SqlHistory
 from complyd.storage.memory import is_memory

@@ -8,12 +8,12 @@ Must not contain compliance rules: what to write is decided by the service.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from complyd.clock import now_ms
 from complyd.model import (
     CountChange,
     ItemRecord,
@@ -160,9 +160,8 @@ class SqlWriteTransaction:
             ],
         )
         if change is not None:
-            now_ms = time.time_ns() // 1_000_000
             record_change(
-                self._conn, self._cursor, tenant, resource_id, compliance_type, change, now_ms
+                self._conn, self._cursor, tenant, resource_id, compliance_type, change, now_ms()
             )
 
     def _move(

@@ -45,13 +45,12 @@ class _Complyd:
     """One in-process complyd: the real application on its own in-memory store."""
 
     def __init__(self, settings: Settings) -> None:
-        from complyd.storage.memory import memory_url
-        from complyd.storage.sql import SqlStore
+        from complyd.storage import memory_url, open_store
         from complyd.web.app import create_app
 
         self.key = settings
         self.settings = dataclasses.replace(settings, db_url=memory_url())
-        self.store = SqlStore(self.settings.resolved_db_url)
+        self.store = open_store(self.settings.resolved_db_url)
         try:
             # Webhook deliveries go on between requests only on a loop of their own.
             threaded = bool(settings.webhooks)

@@ -75,24 +75,34 @@ class ComplydProcess:
                 self.process.wait(timeout=STOP_TIMEOUT_S)
 
 
-def _environment() -> dict[str, str]:
-    # The options given here are the server's whole configuration: no COMPLYD_* from the shell.
+def environment() -> dict[str, str]:
+    """The server's environment: the options given are its whole configuration, so no
+    COMPLYD_* variable from the caller's shell leaks in."""
     return {k: v for k, v in os.environ.items() if not k.startswith("COMPLYD_")}
 
 
-def _start(
-    directory: Path, options: Sequence[str], attempt: int, memory: bool
+def start_process(
+    directory: Path,
+    options: Sequence[str],
+    stderr_name: str,
+    *,
+    db: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> ComplydProcess | str:
-    """A healthy server, or its stderr tail when it exited or never became healthy."""
+    """`complyd serve --host 127.0.0.1 --port <a free port> OPTIONS` (OPTIONS name its store),
+    run in `directory` once `/healthz` answers; else the tail of its stderr, the process gone.
+    """
     port = free_port()
-    stderr_path = directory / f"complyd-{attempt}.stderr"
-    db = None if memory else directory / "complyd.db"
+    stderr_path = directory / stderr_name
     command = [sys.executable, "-m", "complyd", "serve", "--host", "127.0.0.1"]
-    store = ["--store", "memory"] if db is None else ["--db", str(db)]
-    command += ["--port", str(port), *store, *options]
+    command += ["--port", str(port), *options]
     with open(stderr_path, "wb") as err:
         process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=err, env=_environment(), cwd=directory
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env if env is not None else environment(),
+            cwd=directory,
         )
     server = ComplydProcess(port, db, process, stderr_path)
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
@@ -106,6 +116,11 @@ def _start(
         time.sleep(0.05)
     server.stop()
     return stderr_path.read_text(errors="replace")[-4000:]
+
+
+def port_taken(failure: str) -> bool:
+    """Whether a start failed only because another process took the free port first."""
+    return "address already in use" in failure.lower()
 
 
 @contextmanager
@@ -123,8 +138,10 @@ def run_server(
         where.mkdir(parents=True, exist_ok=True)
         failure = ""
         # Another process may take the free port before the server binds it: only that retries.
+        db = None if memory else where / "complyd.db"
+        store = ["--store", "memory"] if db is None else ["--db", str(db)]
         for attempt in range(1, 4):
-            started = _start(where, options, attempt, memory)
+            started = start_process(where, [*store, *options], f"complyd-{attempt}.stderr", db=db)
             if isinstance(started, ComplydProcess):
                 try:
                     yield started
@@ -132,6 +149,6 @@ def run_server(
                     started.stop()
                 return
             failure = started
-            if "address already in use" not in failure.lower():
+            if not port_taken(failure):
                 break
         raise ServerStartError(f"complyd serve {' '.join(options)} did not start:\n{failure}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -43,15 +44,15 @@ from complyd.wire.tokens import TokenCodec
 log = logging.getLogger("complyd")
 T = TypeVar("T")
 
-Handler = Callable[[Tenant, dict[str, Any], int], Awaitable[bytes]]
+Handler = Callable[[Tenant, dict[str, Any]], Awaitable[bytes]]
 Observer = Callable[[str, str, float], None]
 
 WRITE_OPERATIONS = frozenset({"PutComplianceItems"})
 # Requests naming no served operation share one metrics label, so a client sending random
 # X-Amz-Target values cannot grow the label set.
 UNKNOWN_OPERATION = "unknown"
-# Bodies larger than this are decoded and validated off the event loop.
-INLINE_DECODE_BYTES = 64 * 1024
+# Puts of more items than this are decoded and validated off the event loop.
+INLINE_DECODE_ITEMS = 256
 _CONTENT_TYPE = json11.CONTENT_TYPE.encode("ascii")
 
 
@@ -141,11 +142,14 @@ class Api:
         self.options = options
         self.observe = observe
         self.upstream = upstream
+        # One literal row per X-Amz-Target operation.
         self.handlers: dict[str, Handler] = {
             "PutComplianceItems": self.put_compliance_items,
-            "ListComplianceItems": self.list_compliance_items,
-            "ListComplianceSummaries": self.list_compliance_summaries,
-            "ListResourceComplianceSummaries": self.list_resource_compliance_summaries,
+            "ListComplianceItems": partial(self._list, "ListComplianceItems"),
+            "ListComplianceSummaries": partial(self._list, "ListComplianceSummaries"),
+            "ListResourceComplianceSummaries": partial(
+                self._list, "ListResourceComplianceSummaries"
+            ),
         }
 
     # -- ASGI ---------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ class Api:
                 raise access_denied(caller, name)
             json11.check_content_type(headers.get("content-type"))
             body = json11.parse_body(raw)
-            payload = await self.handlers[name](caller.tenant, body, len(raw))
+            payload = await self.handlers[name](caller.tenant, body)
         except ComplianceError as error:
             outcome.code, status, payload = error.code, error.status, json11.error_body(error)
             if outcome.access_key_id is None:
@@ -218,11 +222,8 @@ class Api:
 
     # -- the operations -----------------------------------------------------------------------
 
-    async def _read(self, bounded: bool, read: Callable[[], T]) -> T:
-        return await self.service.store.run_read(read, bounded)
-
-    async def put_compliance_items(self, tenant: Tenant, body: dict[str, Any], size: int) -> bytes:
-        if size > INLINE_DECODE_BYTES:
+    async def put_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> bytes:
+        if len(body.get("Items") or ()) > INLINE_DECODE_ITEMS:
             loop = asyncio.get_running_loop()
             request = await loop.run_in_executor(None, codec.decode_put, body)
         else:
@@ -230,67 +231,61 @@ class Api:
         await self.service.put(tenant, request)
         return b"{}"
 
-    def _cursor(self, op: str, tenant: Tenant, req: codec.ListRequest) -> tuple[str, ...] | None:
-        if req.next_token is None:
-            return None
-        return self.tokens.open(req.next_token, op, tenant, req.fingerprint())
-
-    def _page(
-        self,
-        op: str,
-        tenant: Tenant,
-        req: codec.ListRequest,
-        member: str,
-        rows: list[dict[str, Any]],
-        page: Page[Any],
-    ) -> bytes:
+    async def _list(self, op: str, tenant: Tenant, body: dict[str, Any]) -> bytes:
+        """Any of the three list operations: decode, open the token, read a page (on the event
+        loop when bounded), encode it, mint the next token."""
+        call = LIST_CALLS[op]
+        req = codec.decode_list(op, body)
+        after = None
+        if req.next_token is not None:
+            after = self.tokens.open(req.next_token, op, tenant, req.fingerprint())
+        page = await self.service.store.run_read(
+            lambda: call.read(self.service, tenant, req, after), call.bounded(self.service, req)
+        )
         token = None
         if page.last_key is not None:
             token = self.tokens.mint(op, tenant, req.fingerprint(), page.last_key)
-        return orjson.dumps(codec.page_body(member, rows, token))
+        return orjson.dumps(codec.page_body(call.member, call.encode(page.rows), token))
 
-    async def list_compliance_items(self, tenant: Tenant, body: dict[str, Any], _: int) -> bytes:
-        op = "ListComplianceItems"
-        req = codec.decode_list(op, body)
-        after = self._cursor(op, tenant, req)
-        page = await self._read(
-            not req.filters,
-            lambda: self.service.compliance_item_records(
-                tenant, req.resource_ids, req.resource_types, req.filters, after, req.max_results
-            ),
-        )
-        rows = codec.encode_item_records(page.rows)
-        return self._page(op, tenant, req, "ComplianceItems", rows, page)
 
-    async def list_resource_compliance_summaries(
-        self, tenant: Tenant, body: dict[str, Any], _: int
-    ) -> bytes:
-        op = "ListResourceComplianceSummaries"
-        req = codec.decode_list(op, body)
-        after = self._cursor(op, tenant, req)
-        page = await self._read(
-            not req.filters,
-            lambda: self.service.resource_summary_records(
-                tenant, req.filters, after, req.max_results
-            ),
-        )
-        rows = codec.encode_summary_records(page.rows)
-        return self._page(op, tenant, req, "ResourceComplianceSummaryItems", rows, page)
+@dataclass(frozen=True, slots=True)
+class ListCall:
+    """One list operation: the member its rows go in, whether its read is bounded (so may run
+    on the event loop), the read, and the rows' encoding."""
 
-    async def list_compliance_summaries(
-        self, tenant: Tenant, body: dict[str, Any], _: int
-    ) -> bytes:
-        op = "ListComplianceSummaries"
-        req = codec.decode_list(op, body)
-        after = self._cursor(op, tenant, req)
-        page = await self._read(
-            self.service.compliance_summaries_bounded(req.filters),
-            lambda: self.service.list_compliance_summaries(
-                tenant, req.filters, after, req.max_results
-            ),
-        )
-        rows = [codec.encode_type_summary(r) for r in page.rows]
-        return self._page(op, tenant, req, "ComplianceSummaryItems", rows, page)
+    member: str
+    bounded: Callable[[ComplianceService, codec.ListRequest], bool]
+    read: Callable[[ComplianceService, Tenant, codec.ListRequest, Cursor], Page[Any]]
+    encode: Callable[[Sequence[Any]], list[dict[str, Any]]]
+
+
+Cursor = tuple[str, ...] | None
+LIST_CALLS = {
+    "ListComplianceItems": ListCall(
+        "ComplianceItems",
+        lambda service, req: not req.filters,
+        lambda service, tenant, req, after: service.compliance_item_records(
+            tenant, req.resource_ids, req.resource_types, req.filters, after, req.max_results
+        ),
+        codec.encode_item_records,
+    ),
+    "ListResourceComplianceSummaries": ListCall(
+        "ResourceComplianceSummaryItems",
+        lambda service, req: not req.filters,
+        lambda service, tenant, req, after: service.resource_summary_records(
+            tenant, req.filters, after, req.max_results
+        ),
+        codec.encode_summary_records,
+    ),
+    "ListComplianceSummaries": ListCall(
+        "ComplianceSummaryItems",
+        lambda service, req: service.compliance_summaries_bounded(req.filters),
+        lambda service, tenant, req, after: service.list_compliance_summaries(
+            tenant, req.filters, after, req.max_results
+        ),
+        lambda rows: [codec.encode_type_summary(r) for r in rows],
+    ),
+}
 
 
 def _start(status: int, request_id: str, length: int) -> Message:

@@ -23,7 +23,6 @@ from starlette.types import Receive, Scope, Send
 from complyd.config import Settings
 from complyd.service import ComplianceService
 from complyd.storage.base import Store
-from complyd.storage.sql import SqlStore
 from complyd.web.access import Observed
 from complyd.web.api import Api, ApiOptions
 from complyd.web.auth import authenticator_for
@@ -56,12 +55,12 @@ class Complyd:
             await self.rest(scope, receive, send)
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Complyd:
-    store = store if store is not None else SqlStore(settings.resolved_db_url)
+def create_app(settings: Settings, store: Store) -> Complyd:
+    """The application over `store`, which it closes when its lifespan ends."""
     service = ComplianceService(store, settings)
     authenticator = authenticator_for(settings.credentials)
     limiter = RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit else None
-    metrics = Metrics(store)
+    metrics = Metrics(service.fleet)
     upstream = Upstream(settings.upstream, settings.upstream_timeout) if settings.upstream else None
     options = ApiOptions(
         body_limit=settings.body_size_limit,
@@ -69,7 +68,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
     )
     api = Api(
         service,
-        TokenCodec(store.token_key()),
+        TokenCodec(service.fleet.token_key()),
         authenticator,
         limiter,
         options,
@@ -83,7 +82,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
 
     async def healthz(_request: Request) -> Response:
         try:
-            await run_in_threadpool(store.ping)
+            await run_in_threadpool(service.fleet.ping)
         except Exception:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -92,7 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with (
-            background_tasks(store, settings),
+            background_tasks(store.history, settings),
             reload_on_sighup(authenticator, settings.credentials_file),
         ):
             yield
@@ -104,8 +103,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Complyd:
         Route("/", browse, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        Route(RESET_PATH, Reset(store, settings, authenticator).endpoint, methods=["POST"]),
-        Dashboard(service, store, authenticator).mount(),
+        Route(RESET_PATH, Reset(service.fleet, settings, authenticator).endpoint, methods=["POST"]),
+        Dashboard(service, authenticator).mount(),
     ]
     observed = Middleware(Observed, access_log=settings.access_log)
     rest = Starlette(routes=routes, middleware=[observed], lifespan=lifespan)

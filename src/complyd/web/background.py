@@ -14,14 +14,14 @@ from typing import Any
 from complyd.config import Settings
 from complyd.events import Deliverer
 from complyd.history import prune_forever
-from complyd.storage.base import Store
+from complyd.storage.base import History
 
 
 @asynccontextmanager
-async def background_tasks(store: Store, settings: Settings) -> AsyncIterator[None]:
-    jobs: list[Coroutine[Any, Any, None]] = [prune_forever(store, settings.history_days)]
+async def background_tasks(history: History, settings: Settings) -> AsyncIterator[None]:
+    jobs: list[Coroutine[Any, Any, None]] = [prune_forever(history, settings.history_days)]
     if settings.webhooks:
-        deliverer = Deliverer(store, settings.webhooks, settings.webhook_secret)
+        deliverer = Deliverer(history, settings.webhooks, settings.webhook_secret)
         jobs.append(deliverer.run_forever())
     tasks = [asyncio.create_task(job) for job in jobs]
     try:

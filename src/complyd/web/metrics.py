@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from complyd.storage.base import Store
+from complyd.fleet import Fleet
 
 # Request latencies: puts wait for a disk sync (milliseconds); deep list pages stay well under.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -30,8 +30,8 @@ class FleetCollector(Collector):
     (compliance_type `FleetTotal` counts each resource once, as ListComplianceSummaries does),
     and `complyd_events_pending`: the event outbox's backlog."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily(
@@ -39,7 +39,7 @@ class FleetCollector(Collector):
             "Resources per account, region, compliance type, status and overall severity.",
             labels=["account_id", "region", "compliance_type", "status", "severity"],
         )
-        for c in self._store.counts():
+        for c in self._fleet.counts():
             gauge.add_metric(
                 [
                     c.tenant.account_id,
@@ -54,12 +54,12 @@ class FleetCollector(Collector):
         yield GaugeMetricFamily(
             "complyd_events_pending",
             "State-change events in the outbox, not yet delivered to every webhook.",
-            value=self._store.history.pending_events(),
+            value=self._fleet.pending_events(),
         )
 
 
 class Metrics:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, fleet: Fleet) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.requests = Counter(
             "complyd_requests",
@@ -75,8 +75,8 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._fleet = FleetCollector(store)
-        self.registry.register(self._fleet)
+        self._collector = FleetCollector(fleet)
+        self.registry.register(self._collector)
 
     def observe(self, operation: str, code: str, seconds: float) -> None:
         """Count one API request and its latency (code: OK or the AWS error name)."""

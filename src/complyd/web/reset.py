@@ -26,8 +26,8 @@ from complyd.errors import (
     InternalServerError,
     ValidationException,
 )
+from complyd.fleet import Fleet
 from complyd.model import Tenant
-from complyd.storage.base import Store
 from complyd.web.api import headers_of, read_body
 from complyd.web.auth import Authenticator
 from complyd.wire import json11
@@ -86,8 +86,8 @@ def tenant_to_reset(body: dict[str, Any]) -> Tenant | None:
 class Reset:
     """The reset endpoint, reading and verifying requests as the API does."""
 
-    def __init__(self, store: Store, settings: Settings, authenticator: Authenticator) -> None:
-        self._store = store
+    def __init__(self, fleet: Fleet, settings: Settings, authenticator: Authenticator) -> None:
+        self._fleet = fleet
         self._settings = settings
         self._authenticator = authenticator
 
@@ -131,7 +131,7 @@ class Reset:
             raw = await read_body(request.receive, headers, self._settings.body_size_limit)
             self._authorize(request, headers, raw)
             tenant = tenant_to_reset(json11.parse_body(raw))
-            await self._store.write(lambda tx: tx.reset(tenant))
+            await self._fleet.reset(tenant)
         except ComplianceError as error:
             return Response(
                 json11.error_body(error), status_code=error.status, headers=response_headers

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from complyd import history
+from complyd.clock import now_ms
 from complyd.errors import ComplianceError
 from complyd.model import (
     FLEET_TOTAL,
@@ -30,9 +30,7 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
-from complyd.rollup import tenant_rollups
 from complyd.service import ComplianceService
-from complyd.storage.base import Store
 from complyd.web.charts import SEVERITIES_SHOWN, TypeCard, type_card
 from complyd.web.timecharts import Trend, trend
 from complyd.web.ui_csv import csv_filename, summary_csv
@@ -82,13 +80,13 @@ SECURITY_HEADERS = {
 
 
 class Dashboard:
-    """The dashboard's handlers over one service, store and authenticator."""
+    """The dashboard's handlers over one service and authenticator."""
 
-    def __init__(self, service: ComplianceService, store: Store, keys: KeyChecker) -> None:
+    def __init__(self, service: ComplianceService, keys: KeyChecker) -> None:
         self.service = service
-        self.store = store
+        self.fleet_reads = service.fleet
         self.keys = keys
-        self.sessions = Sessions(store, keys)
+        self.sessions = Sessions(service.fleet, keys)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("complyd.web", "templates"),
             autoescape=True,
@@ -147,7 +145,7 @@ class Dashboard:
             tenant_choices=self.sessions.tenant_choices(viewer) if viewer else [],
             keys_configured=self.keys.keys_configured,
             csrf=form_token(request),
-            now_ms=history.now_ms(),
+            now_ms=now_ms(),
             **context,
         )
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -204,9 +202,9 @@ class Dashboard:
         days = trend_days(request.query_params)
         trends: dict[str, Trend] = {}
         if cards:
-            series = history.types_non_compliant(self.store, viewer.tenant, days)
+            series = self.fleet_reads.type_trends(viewer.tenant, days)
             trends = {t: trend(points) for t, points in series.items()}
-            fleet = history.fleet_non_compliant(self.store, viewer.tenant, days)
+            fleet = self.fleet_reads.fleet_trend(viewer.tenant, days)
             trends[FLEET_TOTAL] = trend(fleet)
         return self.render(
             request,
@@ -239,7 +237,7 @@ class Dashboard:
         number = page_number(params)
         after = keyset(params, "after_resource", "after_type")
         before = keyset(params, "before_resource", "before_type")
-        filters = query.summary_filters(history.now_ms() / 1000)
+        filters = query.summary_filters(now_ms() / 1000)
         try:
             page = self.service.browse_resource_summaries(
                 viewer.tenant,
@@ -299,7 +297,7 @@ class Dashboard:
         if viewer is None:
             return self.redirect(request, "/login")
         query = Query.read(request.query_params)
-        filters = query.summary_filters(history.now_ms() / 1000)
+        filters = query.summary_filters(now_ms() / 1000)
         try:  # a bad filter is refused before the download starts
             self.service.list_resource_compliance_summaries(viewer.tenant, filters, None, 1)
         except ComplianceError as error:
@@ -325,7 +323,7 @@ class Dashboard:
             )
             return self.error(request, viewer, 403, message, title="Not available")
         return self.render(
-            request, "tenants.html", viewer, nav="tenants", rollups=tenant_rollups(self.store)
+            request, "tenants.html", viewer, nav="tenants", rollups=self.fleet_reads.rollups()
         )
 
     def node(self, request: Request) -> Response:
@@ -374,7 +372,7 @@ class Dashboard:
             next_url = node_linker(_root(request))(
                 resource_id, **query.node_params(), **resume, page=str(number + 1)
             )
-        changes = history.recent_changes(self.store, viewer.tenant, resource_id, TIMELINE_CHANGES)
+        changes = self.fleet_reads.recent_changes(viewer.tenant, resource_id, TIMELINE_CHANGES)
         return self.render(
             request,
             "node.html",
@@ -387,7 +385,7 @@ class Dashboard:
             query=query,
             page=number,
             next_url=next_url,
-            timeline=timeline(changes, history.now_ms()),
+            timeline=timeline(changes, now_ms()),
             changes=list(reversed(changes)),
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
 
+from complyd.clock import iso_millis
 from complyd.model import Filter, ResourceSummary, Tenant
+from complyd.paging import all_pages
 from complyd.service import ComplianceService
 
 CSV_PAGE = 500
@@ -33,9 +34,7 @@ def csv_filename(tenant: Tenant) -> str:
     return f"complyd-{tenant.account_id}-{tenant.region}-resources.csv"
 
 
-def _iso(epoch_ms: int) -> str:
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_iso = iso_millis
 
 
 def _row(r: ResourceSummary) -> tuple[str, ...]:
@@ -59,13 +58,11 @@ def summary_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    after: tuple[str, ...] | None = None
-    while True:
-        page = service.list_resource_compliance_summaries(tenant, filters, after, CSV_PAGE)
+    pages = all_pages(
+        lambda after: service.list_resource_compliance_summaries(tenant, filters, after, CSV_PAGE)
+    )
+    for page in pages:
         writer.writerows(_row(r) for r in page.rows)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        if page.last_key is None:
-            return
-        after = page.last_key

@@ -23,11 +23,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
+from complyd.config import DEFAULT_REGION
+from complyd.fleet import Fleet
 from complyd.model import DEFAULT_ACCOUNT_ID, Tenant
-from complyd.rollup import largest_first
-from complyd.storage.base import Store
 
-DEFAULT_REGION = "us-east-1"
 SESSION_COOKIE = "complyd_ui"
 SESSION_MAX_AGE_S = 12 * 60 * 60
 REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
@@ -73,10 +72,10 @@ def parse_tenant(value: str) -> Tenant | None:
 
 
 class Sessions:
-    """The session cookie over one store and authenticator."""
+    """The session cookie over the fleet's key and one authenticator."""
 
-    def __init__(self, store: Store, keys: KeyChecker) -> None:
-        self.store = store
+    def __init__(self, fleet: Fleet, keys: KeyChecker) -> None:
+        self.fleet = fleet
         self.keys = keys
 
     def middleware(self, path: str) -> Middleware:
@@ -93,7 +92,7 @@ class Sessions:
         # Derived from the token key kept in the database, so replicas sharing a database
         # accept each other's sessions and no second secret is stored; the label keeps the
         # two uses of the key apart.
-        token_key = self.store.token_key()
+        token_key = self.fleet.token_key()
         return hmac.new(token_key, b"complyd dashboard session", hashlib.sha256).hexdigest()
 
     def viewer(self, request: Request) -> Viewer | None:
@@ -119,7 +118,7 @@ class Sessions:
 
     def held(self) -> list[Tenant]:
         """Tenants holding data, largest first."""
-        return largest_first(self.store, self.store.tenants())
+        return self.fleet.tenants()
 
     def tenant_choices(self, viewer: Viewer) -> list[Tenant]:
         """What the picker offers: pairs holding data (of the key's account, unless it is an

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from complyd.model import StoredItem
-from complyd.storage.history import HistoryEntry
+from complyd.clock import iso_millis, moment
+from complyd.model import HistoryEntry, StoredItem
 from complyd.web.timecharts import REMOVED, Band, bands
 
 
 def when(epoch_ms: int) -> str:
-    return _moment(epoch_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment(epoch_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def iso(epoch_ms: int) -> str:
-    return _moment(epoch_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+iso = iso_millis
 
 
 def day(epoch_ms: int) -> str:
-    return _moment(epoch_ms).strftime("%Y-%m-%d")
+    return moment(epoch_ms).strftime("%Y-%m-%d")
 
 
 def age(epoch_ms: int, now_ms: int) -> str:
@@ -35,11 +33,6 @@ def age(epoch_ms: int, now_ms: int) -> str:
             n = seconds // size
             return f"{n:,} {unit}{'s' if n != 1 else ''} ago"
     return "in the future" if seconds < 0 else "just now"
-
-
-def _moment(epoch_ms: int) -> datetime:
-    # Not datetime.fromtimestamp: it refuses some of the years 1..9999 complyd stores.
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
 
 
 @dataclass(frozen=True, slots=True)

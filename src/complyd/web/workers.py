@@ -21,6 +21,7 @@ import orjson
 
 from complyd.config import Settings, load_credentials
 from complyd.logs import configure as configure_logs
+from complyd.storage import open_store
 from complyd.web.app import Complyd, create_app
 from complyd.web.protocol import Limits, configure_limits
 
@@ -55,7 +56,7 @@ def app() -> Complyd:
     settings = from_environment()
     configure_logs(settings.log_level, settings.log_format)
     configure_limits(Limits(settings.max_header_size, settings.max_header_count))
-    app = create_app(settings)
+    app = create_app(settings, open_store(settings.resolved_db_url))
     gc.collect()
     gc.freeze()  # as cli.settle_heap does for a single process
     return app

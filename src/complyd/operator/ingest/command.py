@@ -14,10 +14,10 @@ from collections.abc import Callable
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from complyd.config import DEFAULT_REGION
 from complyd.errors import ComplianceError
 from complyd.model import DEFAULT_ACCOUNT_ID, Status
 from complyd.operator import render
-from complyd.operator.commands import DEFAULT_REGION
 from complyd.operator.ingest import delivery, inspec, lynis, sarif, xccdf
 from complyd.operator.ingest.puts import OPERATION, Put, Target, build
 from complyd.operator.ingest.report import Report, ReportError

@@ -15,10 +15,9 @@ from typing import Any
 
 import orjson
 
-from complyd.config import Settings, database_url
+from complyd.config import DEFAULT_REGION, Settings, database_url
 from complyd.errors import ComplianceError
 from complyd.model import DEFAULT_ACCOUNT_ID, Tenant
-from complyd.operator.commands import DEFAULT_REGION
 from complyd.operator.ingest.puts import Put
 from complyd.operator.opening import opened
 from complyd.wire import codec
