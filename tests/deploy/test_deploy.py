@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.harness import REPO, Server, free_port, launch, make_client, new_tenant
+from complyd.testing.server import free_port
+from tests.api.harness import REPO, Server, launch, make_client, new_tenant
 from tests.api.reference import entry, put
 from tests.conftest import IN_CI
 

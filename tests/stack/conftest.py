@@ -20,7 +20,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.api.harness import free_port, server_env
+from complyd.testing.server import free_port
+from tests.api.harness import server_env
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

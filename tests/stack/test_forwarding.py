@@ -16,7 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from complyd.testing import ComplydProcess, run_server
-from tests.api.harness import free_port, raw_request
+from complyd.testing.server import free_port
+from tests.api.harness import raw_request
 from tests.api.reference import entry, list_items, put
 
 from .conftest import serve_refused, ssm_client

@@ -20,7 +20,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from complyd.testing import run_server
-from tests.api.harness import free_port, launch
+from complyd.testing.server import free_port
+from tests.api.harness import launch
 from tests.api.reference import (
     at,
     entry,
