@@ -86,26 +86,23 @@ class TotalSizeLimitExceededException(ComplianceError):
     code = "TotalSizeLimitExceededException"
 
 
-class ItemSizeLimitExceededException(ComplianceError):
+class _ItemTypeError(ComplianceError):
+    """An error that AWS's model gives a `TypeName` member: the item type it concerns."""
+
+    def __init__(self, message: str = "", type_name: str = "AWS:ComplianceItem") -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+    def extra_members(self) -> dict[str, str]:
+        return {"TypeName": self.type_name}
+
+
+class ItemSizeLimitExceededException(_ItemTypeError):
     code = "ItemSizeLimitExceededException"
 
-    def __init__(self, message: str = "", type_name: str = "AWS:ComplianceItem") -> None:
-        super().__init__(message)
-        self.type_name = type_name
 
-    def extra_members(self) -> dict[str, str]:
-        return {"TypeName": self.type_name}
-
-
-class InvalidItemContentException(ComplianceError):
+class InvalidItemContentException(_ItemTypeError):
     code = "InvalidItemContentException"
-
-    def __init__(self, message: str = "", type_name: str = "AWS:ComplianceItem") -> None:
-        super().__init__(message)
-        self.type_name = type_name
-
-    def extra_members(self) -> dict[str, str]:
-        return {"TypeName": self.type_name}
 
 
 class UpstreamUnavailableException(ComplianceError):

@@ -8,6 +8,9 @@ put must be readable afterwards, also by a new store on the same database.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from complyd.config import Settings
 from complyd.errors import ComplianceTypeCountLimitExceededException
@@ -16,6 +19,13 @@ from complyd.service import ComplianceService
 from complyd.storage.sql import SqlStore
 
 TENANT = Tenant("222233334444", "eu-west-1")
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """The coroutine on a loop of a thread of its own: this thread may run one already."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, main).result()
 
 
 def request(resource: str, ctype: str, n: int) -> PutRequest:
@@ -36,7 +46,7 @@ def test_concurrent_puts_from_one_loop_all_land_and_a_failing_one_changes_nothin
         puts.insert(30, service.put(TENANT, request(full, "Custom:second", 2)))
         return await asyncio.gather(*puts, return_exceptions=True)
 
-    outcomes = asyncio.run(main())
+    outcomes = run(main())
     failures = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(failures) == 1
     assert isinstance(failures[0], ComplianceTypeCountLimitExceededException)
@@ -61,6 +71,6 @@ def test_puts_in_later_turns_start_new_transactions(store: SqlStore) -> None:
                 *(service.put(TENANT, request(f"i-{r:08x}{n:09x}", "Patch", 2)) for n in range(5))
             )
 
-    asyncio.run(main())
+    run(main())
     rows = store.list_resource_summaries(TENANT, [], None, 100).rows
     assert len(rows) == rounds * 5

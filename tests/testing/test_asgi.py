@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -102,34 +103,45 @@ def test_close_is_idempotent_and_final() -> None:
         server.request("GET", "http://h/", [])
 
 
+def on_a_plain_thread(work: Any) -> Any:
+    """`work()` on a new thread that runs no event loop (this one may: Playwright's)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="plain") as thread:
+        return thread.submit(work).result()
+
+
 def test_unthreaded_requests_run_on_the_callers_thread() -> None:
     app = EchoApp()
-    server = AsgiServer(app, threaded=False)
-    try:
-        reply = server.request("PUT", "http://h/x", [("A", "1")], b"body")
-        assert json.loads(reply.body)["thread"] == threading.current_thread().name
-        assert server.request("GET", "http://h/boom", []).status == 500
-        assert app.events == ["startup"]
-    finally:
-        server.close()
+
+    def work() -> tuple[str, str, int]:
+        server = AsgiServer(app, threaded=False)
+        try:
+            reply = server.request("PUT", "http://h/x", [("A", "1")], b"body")
+            status = server.request("GET", "http://h/boom", []).status
+            assert app.events == ["startup"]
+        finally:
+            server.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            server.request("GET", "http://h/", [])
+        return json.loads(reply.body)["thread"], threading.current_thread().name, status
+
+    served_on, caller, status = on_a_plain_thread(work)
+    assert served_on == caller and status == 500
     assert app.events == ["startup", "shutdown"]
-    with pytest.raises(RuntimeError, match="closed"):
-        server.request("GET", "http://h/", [])
 
 
 def test_unthreaded_from_inside_a_running_loop_is_answered_on_a_helper_thread() -> None:
     import asyncio
 
-    server = AsgiServer(EchoApp(), name="helper", threaded=False)
+    server = on_a_plain_thread(lambda: AsgiServer(EchoApp(), name="helper", threaded=False))
 
     async def from_async_code() -> str:
         reply = server.request("GET", "http://h/x", [])
         return str(json.loads(reply.body)["thread"])
 
     try:
-        thread = asyncio.run(from_async_code())
+        thread = on_a_plain_thread(lambda: asyncio.run(from_async_code()))
     finally:
-        server.close()
+        on_a_plain_thread(server.close)
     assert thread != threading.current_thread().name and thread.startswith("helper")
 
 

@@ -223,7 +223,8 @@ class Api:
     # -- the operations -----------------------------------------------------------------------
 
     async def put_compliance_items(self, tenant: Tenant, body: dict[str, Any]) -> bytes:
-        if len(body.get("Items") or ()) > INLINE_DECODE_ITEMS:
+        items = body.get("Items")  # not yet validated: any JSON value
+        if isinstance(items, list) and len(items) > INLINE_DECODE_ITEMS:
             loop = asyncio.get_running_loop()
             request = await loop.run_in_executor(None, codec.decode_put, body)
         else:
