@@ -8,7 +8,7 @@ from Core (so it is the same for SQLite and PostgreSQL); only the per-call overh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -58,12 +58,6 @@ class Prepared:
         sql, params = self._for(conn.dialect)
         cursor.execute(sql, params(values))
         return cursor
-
-    def execute_many(
-        self, conn: sa.Connection, cursor: Any, rows: Iterable[Mapping[str, Any]]
-    ) -> None:
-        sql, params = self._for(conn.dialect)
-        cursor.executemany(sql, [params(r) for r in rows])
 
     def sql_for(self, dialect: sa.Dialect) -> tuple[str, OrderedParams]:
         """The SQL for `dialect` with positional placeholders, and a function from the values

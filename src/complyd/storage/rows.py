@@ -28,38 +28,17 @@ from complyd.model import (
 from complyd.storage.schema import (
     COMPLIANT_COLUMNS,
     NON_COMPLIANT_COLUMNS,
-    compliance_items,
     resource_summaries,
 )
 
-ITEMS, SUMMARIES = compliance_items, resource_summaries
+SUMMARIES = resource_summaries
 _SEVERITIES = {s.value: s for s in Severity}
 _STATUSES = {s.value: s for s in Status}
 SummaryRow = namedtuple("SummaryRow", SUMMARIES.c.keys())  # type: ignore[misc]
-ItemRow = namedtuple("ItemRow", ITEMS.c.keys())  # type: ignore[misc]
 
 
 def execution_of(row: Any) -> ExecutionSummary:
     return ExecutionSummary(row.execution_time_ms, row.execution_id, row.execution_type)
-
-
-def item_from_row(row: Any) -> StoredItem:
-    entry = ItemEntry(
-        severity=Severity(row.severity),
-        status=Status(row.status),
-        id=row.item_id,
-        title=row.title,
-        # The driver hands back JSON text (SQLite) or already-parsed JSON (PostgreSQL).
-        details=orjson.loads(row.details) if isinstance(row.details, str) else row.details,
-    )
-    return StoredItem(
-        resource_id=row.resource_id,
-        compliance_type=row.compliance_type,
-        item_key=row.item_key,
-        entry=entry,
-        execution=execution_of(row),
-        size=row.size,
-    )
 
 
 def item_from_record(r: ItemRecord) -> StoredItem:

@@ -4,8 +4,9 @@ SQLite allows one writer at a time and each commit waits for the disk, so commit
 by one caps throughput at the disk's sync rate and makes writers wait on each other's locks.
 Here every write job runs inside its own SAVEPOINT of a shared transaction: a job that fails is
 rolled back alone, and every job's future resolves only after the whole transaction is durable,
-so nothing is acknowledged before it is on disk. Callers on an event loop get an asyncio future,
-and a batch wakes each loop once. Must not contain compliance rules.
+so nothing is acknowledged before it is on disk. This serves writers on threads (operator
+commands, seeding); `LoopCommitter` below serves the event loop. Must not contain compliance
+rules.
 """
 
 from __future__ import annotations
@@ -24,12 +25,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 T = TypeVar("T")
-# A job, and where its outcome goes: a concurrent Future, or an asyncio future of that loop.
-Job = tuple[
-    Callable[[sa.Connection], Any],
-    "Future[Any] | asyncio.Future[Any]",
-    "asyncio.AbstractEventLoop | None",
-]
+Job = tuple[Callable[[sa.Connection], Any], "Future[Any]"]
 MAX_BATCH = 256
 
 
@@ -95,14 +91,7 @@ class GroupCommitter:
 
     def submit(self, job: Callable[[sa.Connection], T]) -> Future[T]:
         future: Future[T] = Future()
-        self._queue.put((job, future, None))
-        return future
-
-    def submit_async(self, job: Callable[[sa.Connection], T]) -> asyncio.Future[T]:
-        """submit, for a caller on an event loop: the future is that loop's."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((job, future, loop))
+        self._queue.put((job, future))
         return future
 
     def close(self) -> None:
@@ -135,17 +124,13 @@ class GroupCommitter:
 
     def _commit(self, conn: sa.Connection, batch: list[Job]) -> sa.Connection:
         outcomes: list[tuple[bool, Any]] = []
-        running = [
-            job
-            for job in batch
-            if job[2] is not None or job[1].set_running_or_notify_cancel()  # type: ignore[union-attr]
-        ]
+        running = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
         try:
             with self._lock, conn.begin():
                 # Plain SQL savepoints: SQLAlchemy's nested transactions cost more per put than
                 # the put's own statements.
                 cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                for fn, _future, _loop in running:
+                for fn, _future in running:
                     cursor.execute("SAVEPOINT complyd_job")
                     try:
                         outcomes.append((True, fn(conn)))
@@ -162,19 +147,11 @@ class GroupCommitter:
 
     @staticmethod
     def _deliver(running: list[Job], outcomes: list[tuple[bool, Any]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_fn, future, loop), (ok, value) in zip(running, outcomes, strict=True):
-            if loop is not None:
-                by_loop.setdefault(loop, []).append((future, ok, value))  # type: ignore[arg-type]
-            elif ok:
+        for (_fn, future), (ok, value) in zip(running, outcomes, strict=True):
+            if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
-        for loop, settled in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(settle, settled)
-            except RuntimeError:
-                pass  # that loop has closed: nobody is waiting any more
 
 
 class InlineWriter:

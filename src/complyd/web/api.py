@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -42,7 +42,6 @@ from complyd.wire.sigv4 import SignedRequest
 from complyd.wire.tokens import TokenCodec
 
 log = logging.getLogger("complyd")
-T = TypeVar("T")
 
 Handler = Callable[[Tenant, dict[str, Any]], Awaitable[bytes]]
 Observer = Callable[[str, str, float], None]
