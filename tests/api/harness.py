@@ -1,7 +1,8 @@
-"""The test harness: real complyd processes, tenants, boto3 clients and raw HTTP calls.
+"""The test harness: complyd servers, tenants, boto3 clients and raw HTTP calls.
 
 Owns how the suite talks to a server from the outside. It knows nothing about complyd's
-internals: a server is `python -m complyd serve ...` plus `GET /healthz`.
+internals: a server is `python -m complyd serve ...` plus `GET /healthz`, or the in-process
+complyd of `complyd.testing.mock_compliance()`, reached only through its public interface.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from complyd.config import Settings
+from complyd.testing import ComplianceMock, mock_compliance
 from complyd.testing.server import (
     ComplydProcess,
     environment,
@@ -116,6 +120,21 @@ class Server:
         self.start()
 
 
+@dataclass
+class InProcessServer:
+    """An in-process complyd: `url` is the endpoint its botocore hook answers for (never
+    dialled), and `mock` takes raw requests straight to the application."""
+
+    url: str
+    mock: ComplianceMock
+
+
+def in_process(name: str, settings: Settings) -> Iterator[InProcessServer]:
+    url = f"http://{name}.complyd-tests.invalid"
+    with mock_compliance(settings, endpoint_url=url) as mock:
+        yield InProcessServer(url, mock)
+
+
 def launch(directory: Path, options: tuple[str, ...] = (), db: str | None = None) -> Server:
     """Starts a server logging into `directory`, on `db` (default: a SQLite file there)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -151,7 +170,11 @@ def new_instance_id() -> str:
 
 
 def make_client(
-    server: Server, tenant: Tenant, *, validate: bool = True, access_key: str | None = None
+    server: Server | InProcessServer,
+    tenant: Tenant,
+    *,
+    validate: bool = True,
+    access_key: str | None = None,
 ) -> Any:
     return boto3.client(
         "ssm",
@@ -191,6 +214,34 @@ def authorization(access_key: str, region: str) -> str:
     )
 
 
+def request_headers(
+    target: str | None, access_key: str, region: str, content_type: str = JSON11, auth: bool = True
+) -> dict[str, str]:
+    headers = {"Content-Type": content_type, "X-Amz-Date": "20260101T000000Z"}
+    if target is not None:
+        headers["X-Amz-Target"] = target
+    if auth:
+        headers["Authorization"] = authorization(access_key, region)
+    return headers
+
+
+def encode_body(body: bytes | str | dict[str, Any] | None) -> bytes | None:
+    if isinstance(body, dict):
+        return json.dumps(body).encode()
+    if isinstance(body, str):
+        return body.encode()
+    return body
+
+
+def parse_reply(status: int, headers: Any, raw: bytes) -> RawResponse:
+    parsed: Any = None
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return RawResponse(status, {k.lower(): v for k, v in headers.items()}, raw, parsed)
+
+
 def raw_request(
     url: str,
     target: str | None,
@@ -203,39 +254,31 @@ def raw_request(
     method: str = "POST",
     path: str = "/",
 ) -> RawResponse:
-    if isinstance(body, dict):
-        data: bytes | None = json.dumps(body).encode()
-    elif isinstance(body, str):
-        data = body.encode()
-    else:
-        data = body
-    headers = {"Content-Type": content_type, "X-Amz-Date": "20260101T000000Z"}
-    if target is not None:
-        headers["X-Amz-Target"] = target
-    if auth:
-        headers["Authorization"] = authorization(access_key, region)
-    req = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    headers = request_headers(target, access_key, region, content_type, auth)
+    req = urllib.request.Request(url + path, data=encode_body(body), headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             status, hdrs, raw = resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         status, hdrs, raw = err.code, err.headers, err.read()
-    parsed: Any = None
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = None
-    return RawResponse(status, {k.lower(): v for k, v in hdrs.items()}, raw, parsed)
+    return parse_reply(status, hdrs, raw)
 
 
 @dataclass
 class Api:
     """Raw AWS JSON 1.1 calls as one tenant: `api.call("ListComplianceItems", {...})`."""
 
-    server: Server
+    server: Server | InProcessServer
     tenant: Tenant
 
     def call(self, operation: str, body: dict[str, Any] | bytes | str | None) -> RawResponse:
+        if isinstance(self.server, InProcessServer):
+            headers = request_headers(
+                f"AmazonSSM.{operation}", self.tenant.account, self.tenant.region
+            )
+            data = encode_body(body) or b""
+            reply = self.server.mock.request("POST", "/", headers=headers, body=data)
+            return parse_reply(reply.status, reply.headers, reply.body)
         return raw_request(
             self.server.url,
             f"AmazonSSM.{operation}",

@@ -14,6 +14,9 @@ import pytest
 from .harness import Server, new_instance_id, new_tenant
 from .reference import T0, T0_EPOCH
 
+# The AWS CLI runs in a process of its own and dials the server's URL.
+pytestmark = pytest.mark.process
+
 AWS = Path(sys.executable).parent / "aws"
 
 

@@ -17,6 +17,9 @@ from .conftest import ServerFactory
 from .harness import Server, Tenant, make_client, new_instance_id, raw_request
 from .reference import entry, put
 
+# The HTTP edge is uvicorn's and complyd's protocol layer, which only a process has.
+pytestmark = pytest.mark.process
+
 CLIENT_TIMEOUT_S = 10.0
 
 

@@ -90,6 +90,7 @@ def test_twelve_digit_key_is_the_account(server: Server) -> None:
     assert list_items(default, rid) == []
 
 
+@pytest.mark.process  # raw HTTP to the server's URL, which no botocore hook sees
 def test_region_comes_from_the_credential_scope(server: Server) -> None:
     tenant = new_tenant("eu-central-1")
     rid = new_instance_id()

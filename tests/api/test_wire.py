@@ -33,6 +33,7 @@ def assert_request_id(headers: dict[str, str]) -> str:
     return rid
 
 
+@pytest.mark.process  # raw HTTP to the server's URL, which no botocore hook sees
 def test_healthz(server: Server) -> None:
     with urllib.request.urlopen(server.url + "/healthz", timeout=5) as resp:
         assert resp.status == 200
@@ -59,6 +60,7 @@ def test_error_shape(api: Api) -> None:
     assert_request_id(resp.headers)
 
 
+@pytest.mark.process  # raw HTTP to the server's URL, which no botocore hook sees
 def test_application_json_is_accepted(server: Server, api: Api) -> None:
     resp = raw_request(
         server.url,
@@ -127,6 +129,7 @@ def test_wrong_member_type_is_a_serialization_error(
     assert api.error(operation, body).error_type == "SerializationException"
 
 
+@pytest.mark.process  # raw HTTP to the server's URL, which no botocore hook sees
 def test_unknown_target(api: Api, server: Server) -> None:
     resp = api.error("DescribeInstanceInformation", {})
     assert resp.error_type == "UnknownOperationException"
@@ -135,6 +138,7 @@ def test_unknown_target(api: Api, server: Server) -> None:
     assert other.status == 400 and other.error_type == "UnknownOperationException"
 
 
+@pytest.mark.process  # raw HTTP to the server's URL, which no botocore hook sees
 def test_missing_authorization(server: Server) -> None:
     resp = raw_request(server.url, f"AmazonSSM.{PUT}", put_body("i-12345678"), auth=False)
     assert resp.status == 400

@@ -6,6 +6,13 @@ ASGI call, the way uvicorn would: a full
 `http` scope, the body in one message, and a plain 500 when the application fails before it
 starts answering. Callers on any thread block until their answer is complete. Must not know
 what the application serves.
+
+Why not Starlette's TestClient or httpx's ASGITransport: the TestClient sends every request
+across to an anyio portal thread and back, which costs more than the fixture's whole budget
+per call, and keeps the application's lifespan only inside a `with` block; ASGITransport is
+async only and runs no lifespan at all. This one answers on the caller's thread, keeps one
+lifespan for the life of the in-process complyd, and drives its loop on a thread of its own
+when the application has background work (webhook deliveries) to do between requests.
 """
 
 from __future__ import annotations
