@@ -11,14 +11,13 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,13 @@ import sqlalchemy as sa
 
 from complyd.config import database_url
 from complyd.storage.sql import SqlStore
+from complyd.testing.server import (
+    ComplydProcess,
+    environment,
+    free_port,
+    healthy,
+    start_process,
+)
 
 from .goals import Goals
 from .load import LoadResult, credentials_toml, run_wrk, signed_raw
@@ -38,30 +44,22 @@ from .replicas import replicas
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def bench_env() -> dict[str, str]:
+    """Servers run from the repository root, so `bench` and `src` import."""
+    return dict(environment(), PYTHONPATH=str(ROOT / "src"))
 
 
 @contextmanager
 def process(cmd: list[str], port: int, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server (from the repository root, so `bench` and `src` import) until healthy."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    """Run a server that is not complyd (the baseline) until healthy."""
     log = logs / f"server-{port}.log"
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb")
-    )
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=bench_env(), stdout=subprocess.DEVNULL, stderr=err
+        )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text()[-3000:]) from None
-                time.sleep(0.1)
+        if not healthy(f"http://127.0.0.1:{port}", proc, 60):
+            raise RuntimeError(log.read_text()[-3000:])
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -75,27 +73,18 @@ def process(cmd: list[str], port: int, logs: Path) -> Iterator[subprocess.Popen[
 def complyd(
     db_url: str, work: Path, workers: int = 1
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    port = free_port()
     creds = work / "credentials.toml"
     creds.write_text(credentials_toml())
-    cmd = [
-        sys.executable,
-        "-m",
-        "complyd",
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        db_url,
-        "--credentials",
-        str(creds),
-        "--log-level",
-        "warning",
-    ]
+    options = ["--db", db_url, "--credentials", str(creds), "--log-level", "warning"]
     if workers > 1:
-        cmd += ["--workers", str(workers)]
-    with process(cmd, port, work) as proc:
-        yield port, proc
+        options += ["--workers", str(workers)]
+    started = start_process(work, options, f"complyd-{time.monotonic_ns()}.stderr", env=bench_env())
+    if not isinstance(started, ComplydProcess):
+        raise RuntimeError(started)
+    try:
+        yield started.port, started.process
+    finally:
+        started.stop()
 
 
 def rss_mib(proc: subprocess.Popen[bytes]) -> float:
@@ -315,11 +304,10 @@ def reads(
 
 def fixture(seconds: float, report: Report, goals: Goals) -> None:
     """The in-process fixture against moto's, in a process of its own."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     out = subprocess.run(
         [sys.executable, "-m", "bench.fixture", str(seconds)],
         cwd=ROOT,
-        env=env,
+        env=bench_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -405,6 +393,8 @@ def main() -> None:
         help="replicas runs only with --postgres",
     )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        parser.exit(2, "python -m bench: wrk is not installed (Debian: apt-get install wrk)\n")
     seconds = 4.0 if args.quick else 8.0
     big = 20_000 if args.quick else 100_000
     report, goals = Report(), Goals()

@@ -105,17 +105,27 @@ def start_process(
             cwd=directory,
         )
     server = ComplydProcess(port, db, process, stderr_path)
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    if healthy(server.url, process):
+        return server
+    server.stop()
+    return stderr_path.read_text(errors="replace")[-4000:]
+
+
+def healthy(
+    url: str, process: subprocess.Popen[bytes], timeout_s: float = HEALTH_TIMEOUT_S
+) -> bool:
+    """Wait until `GET url/healthz` answers 200: False once `process` has exited, or after
+    `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as resp:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
                 if resp.status == 200:
-                    return server
+                    return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.05)
-    server.stop()
-    return stderr_path.read_text(errors="replace")[-4000:]
+    return False
 
 
 def port_taken(failure: str) -> bool:
