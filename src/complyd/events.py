@@ -2,7 +2,7 @@
 
 Owns the event's shape (AWS's EventBridge "Configuration Compliance State Change"), its
 signature and the delivery loop. Puts write outbox rows in their own transaction (see
-storage/history.py); this loop reads due rows, POSTs each to every webhook and deletes it once
+storage/changelog.py); this loop reads due rows, POSTs each to every webhook and deletes it once
 all answered 2xx, else schedules a retry with exponential backoff. Delivery is at least once: a
 restart, a crash or one failing webhook can send an event again, always with the same `id`.
 """

@@ -31,7 +31,7 @@ from complyd.model import (
 from complyd.storage.base import ComplianceCount, WriteTransaction
 from complyd.storage.browse import summaries_page
 from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
-from complyd.storage.history import SqlHistory
+from complyd.storage.changelog import SqlHistory
 from complyd.storage.memory import is_memory
 from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
@@ -50,8 +50,13 @@ TOKEN_KEY = "token_key"
 
 
 class SqlStore:
-    """SQLite writes go through one group-committing writer thread; PostgreSQL writes run in
-    their own transactions on a worker pool, serialised per (resource, type) by row locks."""
+    """The Store on SQL: schedules writes and hands reads to `SqlReads`.
+
+    SQLite writes from the event loop run on it and commit on a thread (`LoopCommitter`);
+    writes from other threads go through one group-committing writer thread; on the in-memory
+    store they run inline. Every SQLite writer holds the writer lock beside the database, so
+    worker processes take turns. PostgreSQL writes run in their own transactions on a worker
+    pool, serialised per (resource, type) by a transaction-scoped advisory lock."""
 
     def __init__(
         self,

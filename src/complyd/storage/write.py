@@ -23,7 +23,7 @@ from complyd.model import (
     Tenant,
 )
 from complyd.storage.bulk import BulkInsert
-from complyd.storage.history import record_change
+from complyd.storage.changelog import record_change
 from complyd.storage.prepared import Prepared
 from complyd.storage.reset import clear
 from complyd.storage.rows import summary_from_record
