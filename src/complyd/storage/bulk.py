@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from psycopg import sql
 
+from complyd.storage.aio import BridgedCursor
 from complyd.storage.prepared import Prepared
 
 COPY_FROM = 64  # rows; below this the prepared INSERT costs no more
@@ -30,10 +31,13 @@ class BulkInsert:
             sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
         )
 
-    def execute(self, conn: sa.Connection, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
-        if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
-            statement, params = self._insert.sql_for(conn.dialect)
+    def execute(self, dialect: sa.Dialect, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
+        if dialect.name != "postgresql" or len(rows) < COPY_FROM:
+            statement, params = self._insert.sql_for(dialect)
             cursor.executemany(statement, [params(r) for r in rows])
+            return
+        if isinstance(cursor, BridgedCursor):
+            cursor.copy_rows(self._copy, rows)  # the whole stream in one wait on the loop
             return
         with cursor.copy(self._copy) as copy:
             for row in rows:

@@ -41,7 +41,7 @@ _INSERT_EVENT = _insert(EVENTS)
 
 
 def record_change(
-    conn: sa.Connection,
+    dialect: sa.Dialect,
     cursor: Any,
     tenant: Tenant,
     resource_id: str,
@@ -58,7 +58,7 @@ def record_change(
         "compliance_type": compliance_type,
     }
     _INSERT_HISTORY.execute(
-        conn,
+        dialect,
         cursor,
         {
             **key,
@@ -76,7 +76,7 @@ def record_change(
     )
     if change.status_flipped and change.status and change.overall_severity:
         _INSERT_EVENT.execute(
-            conn,
+            dialect,
             cursor,
             {
                 **key,

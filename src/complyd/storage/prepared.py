@@ -54,8 +54,8 @@ class Prepared:
             found = self._compiled[dialect.name] = (str(compiled), params)
         return found
 
-    def execute(self, conn: sa.Connection, cursor: Any, values: Mapping[str, Any]) -> Any:
-        sql, params = self._for(conn.dialect)
+    def execute(self, dialect: sa.Dialect, cursor: Any, values: Mapping[str, Any]) -> Any:
+        sql, params = self._for(dialect)
         cursor.execute(sql, params(values))
         return cursor
 

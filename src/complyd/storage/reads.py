@@ -29,6 +29,7 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
+from complyd.storage.aio import bound_connection
 from complyd.storage.base import ComplianceCount
 from complyd.storage.conditions import (
     COUNTER_COLUMNS,
@@ -164,6 +165,10 @@ class SqlReads:
                 self._queries.clear()
             found = self._queries[shape] = Prepared(build()).sql_for(self._dialect)
         sql, params = found
+        bridged = bound_connection()  # inside LoopPostgres.read: on the event loop's connection
+        if bridged is not None:
+            loop_rows: list[Any] = bridged.execute(sql, params(values)).fetchall()
+            return loop_rows
         with self.connections.connection() as conn:
             rows: list[Any] = conn.execute(sql, params(values)).fetchall()
         return rows

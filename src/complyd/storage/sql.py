@@ -28,10 +28,11 @@ from complyd.model import (
     Tenant,
     TypeSummary,
 )
+from complyd.storage.aio import LoopPostgres
 from complyd.storage.base import ComplianceCount, WriteTransaction
 from complyd.storage.browse import summaries_page
-from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.changelog import SqlHistory
+from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
 from complyd.storage.memory import is_memory
 from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
@@ -88,6 +89,7 @@ class SqlStore:
         self._inline: InlineWriter | None = None
         self._loop_committer: LoopCommitter | None = None
         self._checkpointer: Checkpointer | None = None
+        self._on_loop: LoopPostgres | None = None
         if inline_writes is None:
             inline_writes = is_memory(url)
         if self.engine.dialect.name == "sqlite" and inline_writes:
@@ -100,7 +102,9 @@ class SqlStore:
             if self._lock_path is not None:
                 self._checkpointer = Checkpointer(self.engine.connect)
         else:
+            # Other threads' writes; the event loop's reads and writes run on it (LoopPostgres).
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
+            self._on_loop = LoopPostgres(self.engine, workers)
 
     def _writer_lock(self) -> WriterLock | None:
         return WriterLock(self._lock_path) if self._lock_path is not None else None
@@ -110,24 +114,29 @@ class SqlStore:
 
     def submit_write(self, job: Callable[[WriteTransaction], T]) -> Future[T]:
         if self._inline is not None:
-            return self._inline.submit(lambda conn: job(SqlWriteTransaction(conn)))
+            return self._inline.submit(lambda conn: job(SqlWriteTransaction.on(conn)))
         if self._committer is not None:
-            return self._committer.submit(lambda conn: job(SqlWriteTransaction(conn)))
+            return self._committer.submit(lambda conn: job(SqlWriteTransaction.on(conn)))
         assert self._executor is not None
         return self._executor.submit(self._write_now, job)
 
     async def write(self, job: Callable[[WriteTransaction], T]) -> T:
         if self._inline is not None:
-            return self._inline.run(lambda conn: job(SqlWriteTransaction(conn)))
+            return self._inline.run(lambda conn: job(SqlWriteTransaction.on(conn)))
         if self._loop_committer is not None:
-            return await self._loop_committer.write(lambda conn: job(SqlWriteTransaction(conn)))
+            return await self._loop_committer.write(lambda conn: job(SqlWriteTransaction.on(conn)))
+        if self._on_loop is not None and self._on_loop.usable():
+            dialect = self.engine.dialect
+            return await self._on_loop.write(
+                lambda cursor: job(SqlWriteTransaction(dialect, cursor))
+            )
         assert self._executor is not None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._write_now, job)
 
     def _write_now(self, job: Callable[[WriteTransaction], T]) -> T:
         with self._write_connection() as conn, conn.begin():
-            return job(SqlWriteTransaction(conn))
+            return job(SqlWriteTransaction.on(conn))
 
     # -- reads (storage.reads) -----------------------------------------------------------
 
@@ -135,6 +144,8 @@ class SqlStore:
         # A bounded read of an embedded database costs less than the hand-off to a thread.
         if bounded and self.local_reads:
             return read()
+        if self._on_loop is not None and self._on_loop.usable():
+            return await self._on_loop.read(read)
         return await asyncio.get_running_loop().run_in_executor(self._readers, read)
 
     def item_records(
@@ -236,6 +247,8 @@ class SqlStore:
         self.reads.ping()
 
     def close(self) -> None:
+        if self._on_loop is not None:
+            self._on_loop.close()
         if self._inline is not None:
             self._inline.close()
         if self._loop_committer is not None:

@@ -104,11 +104,15 @@ def summary_values(tenant: Tenant, s: ResourceSummary) -> list[Any]:
 class SqlWriteTransaction:
     """One write transaction; the put path runs prepared statements on the driver cursor."""
 
-    def __init__(self, conn: sa.Connection) -> None:
-        self._conn = conn
-        self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._dialect = conn.dialect
-        self._postgres = conn.dialect.name == "postgresql"
+    def __init__(self, dialect: sa.Dialect, cursor: Any) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
+        self._postgres = dialect.name == "postgresql"
+
+    @classmethod
+    def on(cls, conn: sa.Connection) -> SqlWriteTransaction:
+        """The transaction `conn` has begun, on its driver cursor."""
+        return cls(conn.dialect, conn.connection.driver_connection.cursor())  # type: ignore[union-attr]
 
     def reset(self, tenant: Tenant | None) -> None:
         clear(self._dialect, self._cursor, tenant)
@@ -147,7 +151,9 @@ class SqlWriteTransaction:
         self._run(_DELETE_ITEMS, key)
         if items:
             account, region = tenant.account_id, tenant.region
-            _INSERT_ITEMS.execute(self._conn, self._cursor, [(account, region, *r) for r in items])
+            _INSERT_ITEMS.execute(
+                self._dialect, self._cursor, [(account, region, *r) for r in items]
+            )
         if summary is not None:
             self._run(_UPSERT_SUMMARY, summary_values(tenant, summary))
         else:
@@ -161,7 +167,7 @@ class SqlWriteTransaction:
         )
         if change is not None:
             record_change(
-                self._conn, self._cursor, tenant, resource_id, compliance_type, change, now_ms()
+                self._dialect, self._cursor, tenant, resource_id, compliance_type, change, now_ms()
             )
 
     def _move(

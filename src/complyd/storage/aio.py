@@ -1,0 +1,236 @@
+"""PostgreSQL on the event loop: psycopg's async connections under the store's synchronous code.
+
+Owns the connections a store opens on its event loop (readers in autocommit, writers with a
+transaction each), bounded like the engine's pool, and the bridge that lets the store's one body
+of statement code (`SqlWriteTransaction`, `SqlReads`) run on them unchanged: `read(fn)` and
+`write(fn)` run `fn` in a greenlet (SQLAlchemy's `greenlet_spawn`), where each `execute`,
+`fetchall` or COPY of a `BridgedCursor` waits for the loop (`await_only`) instead of blocking a
+thread. A put or a list page so costs no thread hand-off and no GIL wait per statement, and the
+COMMIT's flush to disk is awaited while the loop serves other requests. Must not know the
+tables' meaning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+import sqlalchemy as sa
+from greenlet import getcurrent
+from psycopg import pq
+from sqlalchemy.util import await_only, greenlet_spawn
+
+T = TypeVar("T")
+log = logging.getLogger("complyd.storage")
+
+Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
+
+
+class BridgedCursor:
+    """An async psycopg cursor behind the DB-API's synchronous calls, for code run by
+    `LoopPostgres.read` or `write`."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: psycopg.AsyncCursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: Any, params: Any = None) -> BridgedCursor:
+        await_only(self._cursor.execute(sql, params))
+        return self
+
+    def executemany(self, sql: Any, params_seq: Sequence[Any]) -> None:
+        await_only(self._cursor.executemany(sql, params_seq))
+
+    def fetchall(self) -> list[Any]:
+        rows: list[Any] = await_only(self._cursor.fetchall())
+        return rows
+
+    def fetchone(self) -> Any:
+        return await_only(self._cursor.fetchone())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def copy_rows(self, statement: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """COPY `rows` in, the whole stream in one wait."""
+        await_only(_copy(self._cursor, statement, rows))
+
+
+async def _copy(cursor: psycopg.AsyncCursor[Any], statement: Any, rows: Sequence[Any]) -> None:
+    async with cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+class BridgedConnection:
+    """An async psycopg connection in autocommit behind `conn.execute(sql, params)`."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: Any, params: Any = None) -> BridgedCursor:
+        return BridgedCursor(await_only(self._conn.execute(sql, params)))
+
+
+# The connection each running read's greenlet reads on (see bound_connection).
+_bound: dict[Any, BridgedConnection] = {}
+
+
+def bound_connection() -> BridgedConnection | None:
+    """The loop connection the code running now reads on, or None outside `LoopPostgres.read`."""
+    return _bound.get(getcurrent()) if _bound else None
+
+
+def _run_bound(conn: BridgedConnection, fn: Callable[[], T]) -> T:
+    me = getcurrent()
+    _bound[me] = conn
+    try:
+        return fn()
+    finally:
+        del _bound[me]
+
+
+def _reusable(conn: psycopg.AsyncConnection[Any]) -> bool:
+    return not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+def _close_now(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Close without awaiting (from synchronous code, or once its loop is gone)."""
+    if not conn.closed:
+        conn.pgconn.finish()
+
+
+class LoopConnections:
+    """Connections opened on one event loop, at most `size` in use at once; idle ones are
+    kept (last in, first out) for the next caller."""
+
+    def __init__(self, connect: Connect, size: int) -> None:
+        self._connect = connect
+        self._size = size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots: asyncio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def connection(self, fresh: bool = False) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection for this task; with `fresh`, a new one, and the idle ones dropped
+        (one has just failed: the server may have closed them all)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._size)
+        async with self._slots:
+            if fresh:
+                self.close()
+            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                yield conn
+            finally:
+                if _reusable(conn):
+                    self._idle.append(conn)
+                else:
+                    _close_now(conn)  # broken, mid-statement (a cancelled task) or failed
+
+    def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            _close_now(conn)
+
+
+class LoopPostgres:
+    """A PostgreSQL store's reads and writes on the event loop that first used it.
+
+    Another loop running at the same time (a second thread's) is not served here: `usable()`
+    says so, and the store runs that caller's work on its threads instead."""
+
+    def __init__(self, engine: sa.Engine, size: int) -> None:
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+
+        def connector(autocommit: bool) -> Connect:
+            async def connect() -> psycopg.AsyncConnection[Any]:
+                return await psycopg.AsyncConnection.connect(
+                    *cargs, autocommit=autocommit, **cparams
+                )
+
+            return connect
+
+        self._connector = connector
+        self._size = size
+        self._readers, self._writers = self._pools()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def _pools(self) -> tuple[LoopConnections, LoopConnections]:
+        return (
+            LoopConnections(self._connector(True), self._size),
+            LoopConnections(self._connector(False), self._size),
+        )
+
+    def usable(self) -> bool:
+        """Whether the running loop is this one's (binding it on first use, or when the loop
+        it was bound to has ended)."""
+        if self._closed:
+            return False
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return True
+        if self._loop is None or self._loop.is_closed():
+            self._readers.close()  # opened on a loop that has ended
+            self._writers.close()
+            self._readers, self._writers = self._pools()
+            self._loop = loop
+            return True
+        return False
+
+    async def read(self, fn: Callable[[], T]) -> T:
+        """`fn()`, its statements read on a loop connection in autocommit. A connection that
+        proves dead (the server restarted) is replaced, and the read tried once more."""
+        for attempt in (1, 2):
+            async with self._readers.connection(fresh=attempt > 1) as conn:
+                try:
+                    return await greenlet_spawn(_run_bound, BridgedConnection(conn), fn)
+                except psycopg.OperationalError:
+                    if attempt > 1 or not conn.broken:
+                        raise
+                    log.warning("a PostgreSQL read connection was lost; reading again")
+        raise AssertionError("unreachable")
+
+    async def write(self, fn: Callable[[BridgedCursor], T]) -> T:
+        """`fn(cursor)` in one transaction, committed before this returns; rolled back when it
+        raises. A connection found dead before the COMMIT was sent (so nothing was written)
+        is replaced, and the transaction run once more."""
+        for attempt in (1, 2):
+            async with self._writers.connection(fresh=attempt > 1) as conn:
+                try:
+                    result = await greenlet_spawn(fn, BridgedCursor(conn.cursor()))
+                except psycopg.OperationalError:
+                    if attempt == 1 and conn.broken:
+                        log.warning("a PostgreSQL write connection was lost; writing again")
+                        continue
+                    await _rollback(conn)
+                    raise
+                except BaseException:
+                    await _rollback(conn)
+                    raise
+                await conn.commit()
+                return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._closed = True
+        self._readers.close()
+        self._writers.close()
+
+
+async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    if conn.closed or conn.broken:
+        return
+    try:
+        await conn.rollback()
+    except psycopg.Error:
+        _close_now(conn)
