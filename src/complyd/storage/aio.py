@@ -34,10 +34,11 @@ class BridgedCursor:
     """An async psycopg cursor behind the DB-API's synchronous calls, for code run by
     `LoopPostgres.read` or `write`."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_pipeline")
 
-    def __init__(self, cursor: psycopg.AsyncCursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.AsyncCursor[Any], pipeline: Pipeline | None = None) -> None:
         self._cursor = cursor
+        self._pipeline = pipeline
 
     def execute(self, sql: Any, params: Any = None) -> BridgedCursor:
         await_only(self._cursor.execute(sql, params))
@@ -58,8 +59,33 @@ class BridgedCursor:
         return self._cursor.rowcount
 
     def copy_rows(self, statement: Any, rows: Sequence[Sequence[Any]]) -> None:
-        """COPY `rows` in, the whole stream in one wait."""
+        """COPY `rows` in, the whole stream in one wait (after leaving pipeline mode, which
+        COPY cannot run in)."""
+        if self._pipeline is not None:
+            await_only(self._pipeline.leave())
         await_only(_copy(self._cursor, statement, rows))
+
+
+class Pipeline:
+    """A connection's pipeline mode, entered for a transaction and left once: at its end, or
+    earlier for a statement that cannot be pipelined."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._mode = conn.pipeline()
+        self._active = False
+
+    async def enter(self) -> None:
+        await self._mode.__aenter__()
+        self._active = True
+
+    async def leave(self, exc: BaseException | None = None) -> None:
+        """Send what is queued, wait for its results and leave (raising the first error of a
+        queued statement, unless `exc` is already on its way)."""
+        if self._active:
+            self._active = False
+            await self._mode.__aexit__(
+                type(exc) if exc else None, exc, exc.__traceback__ if exc else None
+            )
 
 
 async def _copy(cursor: psycopg.AsyncCursor[Any], statement: Any, rows: Sequence[Any]) -> None:
@@ -206,19 +232,29 @@ class LoopPostgres:
         is replaced, and the transaction run once more."""
         for attempt in (1, 2):
             async with self._writers.connection(fresh=attempt > 1) as conn:
+                committing = False
+                # Pipelined: statements whose results nobody reads go out without waiting for
+                # them, so BEGIN and the first read share a round trip, and the writes share
+                # the COMMIT's.
+                pipeline = Pipeline(conn)
                 try:
-                    result = await greenlet_spawn(fn, BridgedCursor(conn.cursor()))
-                except psycopg.OperationalError:
-                    if attempt == 1 and conn.broken:
+                    await pipeline.enter()
+                    result = await greenlet_spawn(fn, BridgedCursor(conn.cursor(), pipeline))
+                    committing = True
+                    await conn.commit()
+                    await pipeline.leave()
+                    return result
+                except psycopg.OperationalError as exc:
+                    await pipeline.leave(exc)
+                    if attempt == 1 and conn.broken and not committing:
                         log.warning("a PostgreSQL write connection was lost; writing again")
                         continue
                     await _rollback(conn)
                     raise
-                except BaseException:
+                except BaseException as exc:
+                    await pipeline.leave(exc)
                     await _rollback(conn)
                     raise
-                await conn.commit()
-                return result
         raise AssertionError("unreachable")
 
     def close(self) -> None:
