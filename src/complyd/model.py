@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Generic, NamedTuple, TypeVar
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 MANAGED_INSTANCE = "ManagedInstance"
@@ -82,15 +83,18 @@ class ExecutionSummary:
     execution_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ItemEntry:
-    """One item as a put sends it."""
+NO_DETAILS: Mapping[str, str] = MappingProxyType({})
+
+
+class ItemEntry(NamedTuple):
+    """One item as a put sends it (a named tuple: a put of 10,000 items builds 10,000, and a
+    tuple is built several times faster than a frozen dataclass)."""
 
     severity: Severity
     status: Status
     id: str | None = None
     title: str | None = None
-    details: Mapping[str, str] = field(default_factory=dict)
+    details: Mapping[str, str] = NO_DETAILS
 
 
 @dataclass(frozen=True, slots=True)
