@@ -1,13 +1,13 @@
 """PostgreSQL on the event loop: psycopg's async connections under the store's synchronous code.
 
-Owns the connections a store opens on its event loop (readers in autocommit, writers with a
-transaction each), bounded like the engine's pool, and the bridge that lets the store's one body
-of statement code (`SqlWriteTransaction`, `SqlReads`) run on them unchanged: `read(fn)` and
-`write(fn)` run `fn` in a greenlet (SQLAlchemy's `greenlet_spawn`), where each `execute`,
-`fetchall` or COPY of a `BridgedCursor` waits for the loop (`await_only`) instead of blocking a
-thread. A put or a list page so costs no thread hand-off and no GIL wait per statement, and the
-COMMIT's flush to disk is awaited while the loop serves other requests. Must not know the
-tables' meaning.
+Owns the connections a store opens on its event loop (at most `size`, shared by reads, which
+run in autocommit, and writes, which run in a transaction each), and the bridge that lets the
+store's one body of statement code (`SqlWriteTransaction`, `SqlReads`) run on them unchanged:
+`read(fn)` and `write(fn)` run `fn` in a greenlet (SQLAlchemy's `greenlet_spawn`), where each
+`execute`, `fetchall` or COPY of a `BridgedCursor` waits for the loop (`await_only`) instead
+of blocking a thread. A put or a list page so costs no thread hand-off and no GIL wait per
+statement, and the COMMIT's flush to disk is awaited while the loop serves other requests.
+Must not know the tables' meaning.
 """
 
 from __future__ import annotations
@@ -177,25 +177,14 @@ class LoopPostgres:
     def __init__(self, engine: sa.Engine, size: int) -> None:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
 
-        def connector(autocommit: bool) -> Connect:
-            async def connect() -> psycopg.AsyncConnection[Any]:
-                return await psycopg.AsyncConnection.connect(
-                    *cargs, autocommit=autocommit, **cparams
-                )
+        async def connect() -> psycopg.AsyncConnection[Any]:
+            return await psycopg.AsyncConnection.connect(*cargs, **cparams)
 
-            return connect
-
-        self._connector = connector
+        self._connect: Connect = connect
         self._size = size
-        self._readers, self._writers = self._pools()
+        self._connections = LoopConnections(connect, size)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-
-    def _pools(self) -> tuple[LoopConnections, LoopConnections]:
-        return (
-            LoopConnections(self._connector(True), self._size),
-            LoopConnections(self._connector(False), self._size),
-        )
 
     def usable(self) -> bool:
         """Whether the running loop is this one's (binding it on first use, or when the loop
@@ -206,9 +195,8 @@ class LoopPostgres:
         if self._loop is loop:
             return True
         if self._loop is None or self._loop.is_closed():
-            self._readers.close()  # opened on a loop that has ended
-            self._writers.close()
-            self._readers, self._writers = self._pools()
+            self._connections.close()  # opened on a loop that has ended
+            self._connections = LoopConnections(self._connect, self._size)
             self._loop = loop
             return True
         return False
@@ -217,8 +205,10 @@ class LoopPostgres:
         """`fn()`, its statements read on a loop connection in autocommit. A connection that
         proves dead (the server restarted) is replaced, and the read tried once more."""
         for attempt in (1, 2):
-            async with self._readers.connection(fresh=attempt > 1) as conn:
+            async with self._connections.connection(fresh=attempt > 1) as conn:
                 try:
+                    if not conn.autocommit:
+                        await conn.set_autocommit(True)  # one statement, one snapshot
                     return await greenlet_spawn(_run_bound, BridgedConnection(conn), fn)
                 except psycopg.OperationalError:
                     if attempt > 1 or not conn.broken:
@@ -231,13 +221,15 @@ class LoopPostgres:
         raises. A connection found dead before the COMMIT was sent (so nothing was written)
         is replaced, and the transaction run once more."""
         for attempt in (1, 2):
-            async with self._writers.connection(fresh=attempt > 1) as conn:
+            async with self._connections.connection(fresh=attempt > 1) as conn:
                 committing = False
                 # Pipelined: statements whose results nobody reads go out without waiting for
                 # them, so BEGIN and the first read share a round trip, and the writes share
                 # the COMMIT's.
                 pipeline = Pipeline(conn)
                 try:
+                    if conn.autocommit:
+                        await conn.set_autocommit(False)
                     await pipeline.enter()
                     result = await greenlet_spawn(fn, BridgedCursor(conn.cursor(), pipeline))
                     committing = True
@@ -259,8 +251,7 @@ class LoopPostgres:
 
     def close(self) -> None:
         self._closed = True
-        self._readers.close()
-        self._writers.close()
+        self._connections.close()
 
 
 async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:

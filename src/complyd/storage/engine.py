@@ -29,7 +29,8 @@ BACKSTOP_CHECKPOINT_PAGES = 16384  # 64 MiB of WAL at 4 KiB pages
 
 def create_engine(url: str, pool_size: int = 8) -> sa.Engine:
     """An engine for `url`. A PostgreSQL URL may set `?pool_size=N` (complyd's own parameter,
-    not sent to the server): N connections kept open, and up to N more under load."""
+    not sent to the server): N connections for work on threads (this engine's pool), beside the
+    N the event loop opens for the API's reads and writes (storage.aio), 2N in all."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     parsed = sa.make_url(url)
@@ -39,7 +40,7 @@ def create_engine(url: str, pool_size: int = 8) -> sa.Engine:
             raise ValueError(f"{POOL_SIZE_PARAMETER} must be a positive integer, not {size!r}")
         pool_size = int(size)
         parsed = parsed.difference_update_query([POOL_SIZE_PARAMETER])
-    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: str) -> sa.Engine:

@@ -83,7 +83,11 @@ class SqlStore:
         # As many read and write workers as pooled connections (the URL may set the pool's
         # size), so the two together never wait on the pool for long.
         workers = self.engine.pool.size() if isinstance(self.engine.pool, QueuePool) else 8
-        self.reads = SqlReads(self.engine, keep=workers)
+        # Reads on threads keep at most half of PostgreSQL's pooled connections between calls,
+        # so writes on threads always find one (that pool has no overflow: the event loop's
+        # own connections are the other half of the bound, see engine.create_engine).
+        postgres = self.engine.dialect.name == "postgresql"
+        self.reads = SqlReads(self.engine, keep=max(1, workers // 2) if postgres else workers)
         self.local_reads = self.engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(workers, thread_name_prefix="complyd-read")
         self._inline: InlineWriter | None = None
