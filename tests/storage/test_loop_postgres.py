@@ -1,7 +1,8 @@
 """PostgreSQL reads and writes on the event loop (storage.aio), as the API makes them.
 
-A connection the server has closed is replaced and the read or write runs again, once; a put
-large enough to be COPYed leaves pipeline mode for it; every acknowledged put is there after.
+A connection the server has closed is replaced and the read or write runs again, once (so
+are the kept connections of reads on threads); a put large enough to be COPYed leaves
+pipeline mode for it; every acknowledged put is there after.
 """
 
 from __future__ import annotations
@@ -114,3 +115,17 @@ def test_a_put_large_enough_to_copy_runs_on_the_loop(named_store: tuple[SqlStore
         "i-00000000000000003": 1,
         "i-00000000000000004": 2,
     }
+
+
+def test_kept_read_connections_closed_by_the_server_are_replaced(
+    named_store: tuple[SqlStore, str],
+) -> None:
+    store, name = named_store
+    service = ComplianceService(store, Settings())
+    service.put_compliance_items(TENANT, request("i-00000000000000005", 2))
+    assert len(items_of(store, "i-00000000000000005")) == 2  # keeps a read connection
+    store.ping()
+    assert close_server_side(name) >= 1
+    # Reads on this thread (the dashboard's, the operator's) go on as if nothing happened.
+    store.ping()
+    assert len(items_of(store, "i-00000000000000005")) == 2

@@ -65,6 +65,10 @@ class ReadConnections:
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._closed = False
+        # The driver's "connection lost" error; only PostgreSQL's connections can be closed
+        # under a reader by the server (SQLite's OperationalError means something else).
+        self._lost: type[BaseException] = engine.dialect.dbapi.OperationalError  # type: ignore[union-attr]
+        self._lost_is_retried = engine.dialect.name == "postgresql"
 
     def _open(self) -> Any:
         # Checked out of the engine's pool and kept: the pool still counts it, so reads and
@@ -73,6 +77,28 @@ class ReadConnections:
         if self._engine.dialect.name == "postgresql":
             pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
         return pooled
+
+    def fetch(self, sql: str, params: Any) -> list[Any]:
+        """The rows of one statement. On PostgreSQL a kept connection the server has closed
+        (a restart, an idle timeout) is found out here: the kept ones are dropped and the
+        statement runs once more on a new connection."""
+        try:
+            with self.connection() as conn:
+                rows: list[Any] = conn.execute(sql, params).fetchall()
+                return rows
+        except self._lost:
+            if not self._lost_is_retried:
+                raise
+            self.drop_idle()
+            with self.connection() as conn:
+                rows = conn.execute(sql, params).fetchall()
+                return rows
+
+    def drop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.invalidate()
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -169,9 +195,7 @@ class SqlReads:
         if bridged is not None:
             loop_rows: list[Any] = bridged.execute(sql, params(values)).fetchall()
             return loop_rows
-        with self.connections.connection() as conn:
-            rows: list[Any] = conn.execute(sql, params(values)).fetchall()
-        return rows
+        return self.connections.fetch(sql, params(values))
 
     def item_records(
         self,
@@ -444,8 +468,7 @@ class SqlReads:
         return found
 
     def ping(self) -> None:
-        with self.connections.connection() as conn:
-            conn.execute("SELECT 1").fetchall()
+        self.connections.fetch("SELECT 1", ())
 
     def close(self) -> None:
         self.connections.close()
