@@ -388,7 +388,7 @@ def _upserting(request: PutRequest, existing: Sequence[ItemRecord]) -> _Plan:
     dumps = orjson.dumps
     for entry in request.items:
         if entry.id is not None:
-            key = ID_KEY_PREFIX + entry.id  # item_key_with_id
+            key = item_key_with_id(entry.id)
         else:
             key = item_key_without_id(sequence)
             sequence += 1

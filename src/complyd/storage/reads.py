@@ -82,17 +82,16 @@ class ReadConnections:
         """The rows of one statement. On PostgreSQL a kept connection the server has closed
         (a restart, an idle timeout) is found out here: the kept ones are dropped and the
         statement runs once more on a new connection."""
-        try:
-            with self.connection() as conn:
-                rows: list[Any] = conn.execute(sql, params).fetchall()
-                return rows
-        except self._lost:
-            if not self._lost_is_retried:
-                raise
-            self.drop_idle()
-            with self.connection() as conn:
-                rows = conn.execute(sql, params).fetchall()
-                return rows
+        for attempt in (1, 2):
+            try:
+                with self.connection() as conn:
+                    rows: list[Any] = conn.execute(sql, params).fetchall()
+                    return rows
+            except self._lost:
+                if attempt > 1 or not self._lost_is_retried:
+                    raise
+                self.drop_idle()
+        raise AssertionError("unreachable")
 
     def drop_idle(self) -> None:
         with self._lock:

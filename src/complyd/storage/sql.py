@@ -56,8 +56,9 @@ class SqlStore:
     SQLite writes from the event loop run on it and commit on a thread (`LoopCommitter`);
     writes from other threads go through one group-committing writer thread; on the in-memory
     store they run inline. Every SQLite writer holds the writer lock beside the database, so
-    worker processes take turns. PostgreSQL writes run in their own transactions on a worker
-    pool, serialised per (resource, type) by a transaction-scoped advisory lock."""
+    worker processes take turns. PostgreSQL reads and writes from the event loop run on it
+    (`LoopPostgres`), other threads' on worker pools; each write is its own transaction,
+    serialised per (resource, type) by a transaction-scoped advisory lock."""
 
     def __init__(
         self,
