@@ -1,11 +1,19 @@
-"""Large puts (written with COPY on PostgreSQL) keep every value exactly, on every backend."""
+"""Large puts (written with COPY on PostgreSQL, in multi-row INSERTs on SQLite) keep every value
+exactly, on every backend."""
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
 
 from complyd.config import Settings
 from complyd.model import ExecutionSummary, ItemEntry, PutRequest, Severity, Status, Tenant
 from complyd.service import ComplianceService
-from complyd.storage.bulk import COPY_FROM
+from complyd.storage import schema
+from complyd.storage.bulk import COPY_FROM, BulkInsert
 from complyd.storage.sql import SqlStore
 
 # Characters COPY's text format escapes, and some that it must pass through untouched.
@@ -47,3 +55,42 @@ def test_a_large_put_round_trips_every_value(store: SqlStore) -> None:
     assert {i.execution for i in got} == {execution}
     [row] = store.list_resource_summaries(tenant, [], None, 50).rows
     assert row.compliant.total + row.non_compliant.total == count
+
+
+@pytest.mark.parametrize("variable_limit", [None, 999, 30])
+@pytest.mark.parametrize("count", [1, 10, 32, 33, 513, 1300])
+def test_sqlite_inserts_every_row_once_whatever_the_bound_value_limit(
+    tmp_path: Path, count: int, variable_limit: int | None
+) -> None:
+    # 999 bound values per statement is the limit of SQLite builds before 3.32; 30 leaves room
+    # for two rows of this table's ten own columns only.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    schema.metadata.create_all(engine, tables=[schema.compliance_items])
+    shared = ("123456789012", "eu-west-1", "i-0123456789abcdef0", "Custom:Bulk")
+    rows = [
+        (
+            f"a{k:05d}",
+            f"{k:05d}",
+            None if k % 2 else f"t\t{k}",
+            "COMPLIANT",
+            "LOW",
+            "{}",
+            1_700_000_000_000 + k,
+            None,
+            "run",
+            k,
+        )
+        for k in range(count)
+    ]
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if variable_limit is not None:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)
+        # Two shared values given once, two more at the start of every row.
+        BulkInsert(schema.compliance_items, shared=4).execute(
+            conn.dialect, driver.cursor(), shared[:2], [(*shared[2:], *r) for r in rows]
+        )
+        stored = driver.execute("SELECT * FROM compliance_items ORDER BY item_key").fetchall()
+    engine.dispose()
+    assert stored == [(*shared, *r) for r in rows]

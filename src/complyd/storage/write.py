@@ -55,7 +55,8 @@ _ITEMS_OF_TYPE = Prepared(
 )
 _DELETE_ITEMS = Prepared(sa.delete(ITEMS).where(*_key(ITEMS, 4)))
 _DELETE_SUMMARY = Prepared(sa.delete(SUMMARIES).where(*_key(SUMMARIES, 4)))
-_INSERT_ITEMS = BulkInsert(ITEMS)
+# Every item row of one put shares its tenant, resource and type: RESOURCE_KEY's columns.
+_INSERT_ITEMS = BulkInsert(ITEMS, shared=len(RESOURCE_KEY))
 _SUMMARY_COLUMNS = [c.name for c in SUMMARIES.c]
 # One statement whether or not the row exists: SQLite and PostgreSQL share this syntax.
 _UPSERT_SUMMARY = Prepared(
@@ -149,11 +150,8 @@ class SqlWriteTransaction:
     ) -> None:
         key = [tenant.account_id, tenant.region, resource_id, compliance_type]
         self._run(_DELETE_ITEMS, key)
-        if items:
-            account, region = tenant.account_id, tenant.region
-            _INSERT_ITEMS.execute(
-                self._dialect, self._cursor, [(account, region, *r) for r in items]
-            )
+        # Records start with the resource id and type, the rest of the rows' shared key.
+        _INSERT_ITEMS.execute(self._dialect, self._cursor, key[:2], items)
         if summary is not None:
             self._run(_UPSERT_SUMMARY, summary_values(tenant, summary))
         else:
