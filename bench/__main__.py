@@ -160,14 +160,22 @@ class Baseline:
         self._server.__exit__(None, None, None)
 
 
-def baseline_sqlite(work: Path, seconds: float, report: Report) -> float:
-    """Raw sqlite3: 10-row replace-sets, 16 per committed transaction, WAL + synchronous=FULL."""
-    db = sqlite3.connect(work / "raw.db", isolation_level=None)
+def raw_sqlite(path: Path, create: str) -> sqlite3.Connection:
+    """A plain sqlite3 database for a baseline, with complyd's durability (WAL +
+    synchronous=FULL), and its one table made by `create`."""
+    db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
-    db.execute(
+    db.execute(create)
+    return db
+
+
+def baseline_sqlite(work: Path, seconds: float, report: Report) -> float:
+    """Raw sqlite3: 10-row replace-sets, 16 per committed transaction, WAL + synchronous=FULL."""
+    db = raw_sqlite(
+        work / "raw.db",
         "CREATE TABLE items (r TEXT, t TEXT, k TEXT, title TEXT, sev TEXT, st TEXT, "
-        "details TEXT, PRIMARY KEY (r, t, k))"
+        "details TEXT, PRIMARY KEY (r, t, k))",
     )
     sets, deadline, n = 0, time.perf_counter() + seconds, 0
     start = time.perf_counter()
@@ -189,17 +197,20 @@ def baseline_sqlite(work: Path, seconds: float, report: Report) -> float:
     return rate
 
 
+# The columns after the id of each small item of the 10,000-item put, as complyd stores them:
+# title, status, severity, details, execution time (ms), execution id and type, size.
+ITEM_VALUES = (None, "COMPLIANT", "HIGH", "{}", 1_700_000_000_000, None, None, 15)
+
+
 def baseline_sqlite_large(work: Path, seconds: float, report: Report) -> float:
     """Raw sqlite3: the bench's 10,000-item put as a plain program would write it, in a table of
     complyd's item columns and key: one transaction of a DELETE, an executemany of the rows and
     a COMMIT (WAL + synchronous=FULL), replacing the items of 4 resources in turn."""
-    db = sqlite3.connect(work / "raw-large.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute(
+    db = raw_sqlite(
+        work / "raw-large.db",
         "CREATE TABLE items (account TEXT, region TEXT, r TEXT, t TEXT, k TEXT, id TEXT, "
         "title TEXT, st TEXT, sev TEXT, details TEXT, ms INTEGER, eid TEXT, etype TEXT, "
-        "size INTEGER, PRIMARY KEY (account, region, r, t, k)) WITHOUT ROWID"
+        "size INTEGER, PRIMARY KEY (account, region, r, t, k)) WITHOUT ROWID",
     )
     puts, deadline = 0, time.perf_counter() + seconds
     start = time.perf_counter()
@@ -209,11 +220,7 @@ def baseline_sqlite_large(work: Path, seconds: float, report: Report) -> float:
         db.execute("DELETE FROM items WHERE account = ? AND region = ? AND r = ? AND t = ?", key)
         db.executemany(
             "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (*key, f"ac{k}", f"c{k}", None, "COMPLIANT", "HIGH", "{}", 1_700_000_000_000)
-                + (None, None, 15)
-                for k in range(10_000)
-            ],
+            [(*key, f"ac{k}", f"c{k}", *ITEM_VALUES) for k in range(10_000)],
         )
         db.execute("COMMIT")
         puts += 1

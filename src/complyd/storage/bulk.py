@@ -81,7 +81,7 @@ class BulkInsert:
         self, cursor: Any, prefix: Sequence[Any], rows: Sequence[Sequence[Any]]
     ) -> None:
         own = self._shared - len(prefix)  # leading values of each row that are shared too
-        shared = [*prefix, *rows[0][:own]]
+        shared_values = [*prefix, *rows[0][:own]]
         # SQLite builds before 3.32 allow 999 bound values per statement; later ones 32,766.
         limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         most = max(1, min(MAX_ROWS, (limit - self._shared) // self._per_row))
@@ -92,7 +92,7 @@ class BulkInsert:
             if size > EXACT_ROWS:
                 size = 1 << (size.bit_length() - 1)  # the largest power of two within it
             chunk = rows[start : start + size]
-            params = [*shared, *chain([r[own:] for r in chunk] if own else chunk)]
+            params = [*shared_values, *chain([r[own:] for r in chunk] if own else chunk)]
             cursor.execute(self._sqlite_statement(size), params)
             start += size
 
