@@ -1,8 +1,9 @@
-"""Large puts (written with COPY on PostgreSQL, in multi-row INSERTs on SQLite) keep every value
-exactly, on every backend."""
+"""Puts' item rows (written with COPY or multi-row INSERTs on PostgreSQL, in multi-row INSERTs on
+SQLite) keep every value exactly, on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -20,10 +21,15 @@ from complyd.storage.sql import SqlStore
 AWKWARD = ["tab\there", "line\nbreak", "back\\slash", "\\N", "quote\"'", "ünï☃de", "\r", ""]
 
 
-def test_a_large_put_round_trips_every_value(store: SqlStore) -> None:
+@pytest.mark.parametrize(
+    ("count", "on_loop"),
+    [(4 * COPY_FROM + 3, False), (4 * COPY_FROM + 3, True), (COPY_FROM - 1, False), (33, True)],
+)
+def test_a_put_round_trips_every_value(store: SqlStore, count: int, on_loop: bool) -> None:
+    # Below COPY_FROM rows PostgreSQL takes multi-row INSERTs (33: one of 32 rows and one of 1),
+    # at or above it COPY; on the event loop through its async connections, else on a thread.
     tenant = Tenant("123456789012", "eu-west-1")
     service = ComplianceService(store, Settings(total_size_limit=10_000_000))
-    count = 4 * COPY_FROM + 3
     entries = []
     for k in range(count):
         text = AWKWARD[k % len(AWKWARD)]
@@ -37,10 +43,13 @@ def test_a_large_put_round_trips_every_value(store: SqlStore) -> None:
             )
         )
     execution = ExecutionSummary(1_700_000_000_123, "run\t1", None)
-    service.put_compliance_items(
-        tenant,
-        PutRequest("i-0123456789abcdef0", "ManagedInstance", "Custom:Big", execution, entries, 10),
+    request = PutRequest(
+        "i-0123456789abcdef0", "ManagedInstance", "Custom:Big", execution, entries, 10
     )
+    if on_loop:
+        asyncio.run(service.put(tenant, request))
+    else:
+        service.put_compliance_items(tenant, request)
     got, after = [], None
     while True:
         page = store.list_items(tenant, None, [], after, 50)

@@ -47,6 +47,11 @@ class BridgedCursor:
     def executemany(self, sql: Any, params_seq: Sequence[Any]) -> None:
         await_only(self._cursor.executemany(sql, params_seq))
 
+    def raw(self) -> BridgedCursor:
+        """A cursor on the same connection (and pipeline) for statements in PostgreSQL's own
+        `$n` placeholders, which psycopg sends as they are."""
+        return BridgedCursor(psycopg.AsyncRawCursor(self._cursor.connection), self._pipeline)
+
     def fetchall(self) -> list[Any]:
         rows: list[Any] = await_only(self._cursor.fetchall())
         return rows
@@ -64,6 +69,15 @@ class BridgedCursor:
         if self._pipeline is not None:
             await_only(self._pipeline.leave())
         await_only(_copy(self._cursor, statement, rows))
+
+
+def raw_cursor(cursor: Any) -> Any:
+    """A cursor on `cursor`'s connection (a psycopg one, or a `BridgedCursor`) that takes
+    statements in `$n` placeholders: psycopg parses no `%s` placeholders in them (it caches
+    that parsing only for statements of at most 50 parameters)."""
+    if isinstance(cursor, BridgedCursor):
+        return cursor.raw()
+    return psycopg.RawCursor(cursor.connection)
 
 
 class Pipeline:
