@@ -109,15 +109,22 @@ async def _copy(cursor: psycopg.AsyncCursor[Any], statement: Any, rows: Sequence
 
 
 class BridgedConnection:
-    """An async psycopg connection in autocommit behind `conn.execute(sql, params)`."""
+    """An async psycopg connection in autocommit behind `conn.fetch(sql, params)`."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_cursor",)
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self._conn = conn
+    def __init__(self, cursor: psycopg.AsyncCursor[Any]) -> None:
+        self._cursor = cursor
 
-    def execute(self, sql: Any, params: Any = None) -> BridgedCursor:
-        return BridgedCursor(await_only(self._conn.execute(sql, params)))
+    def fetch(self, sql: Any, params: Any = None) -> list[Any]:
+        """The statement's rows: executed and fetched in one wait for the loop."""
+        rows: list[Any] = await_only(_fetch(self._cursor, sql, params))
+        return rows
+
+
+async def _fetch(cursor: psycopg.AsyncCursor[Any], sql: Any, params: Any) -> list[Any]:
+    await cursor.execute(sql, params)
+    return await cursor.fetchall()
 
 
 # The connection each running read's greenlet reads on (see bound_connection).
@@ -223,7 +230,7 @@ class LoopPostgres:
                 try:
                     if not conn.autocommit:
                         await conn.set_autocommit(True)  # one statement, one snapshot
-                    return await greenlet_spawn(_run_bound, BridgedConnection(conn), fn)
+                    return await greenlet_spawn(_run_bound, BridgedConnection(conn.cursor()), fn)
                 except psycopg.OperationalError:
                     if attempt > 1 or not conn.broken:
                         raise

@@ -192,8 +192,7 @@ class SqlReads:
         sql, params = found
         bridged = bound_connection()  # inside LoopPostgres.read: on the event loop's connection
         if bridged is not None:
-            loop_rows: list[Any] = bridged.execute(sql, params(values)).fetchall()
-            return loop_rows
+            return bridged.fetch(sql, params(values))
         return self.connections.fetch(sql, params(values))
 
     def item_records(
