@@ -109,7 +109,8 @@ async def _copy(cursor: psycopg.AsyncCursor[Any], statement: Any, rows: Sequence
 
 
 class BridgedConnection:
-    """An async psycopg connection in autocommit behind `conn.fetch(sql, params)`."""
+    """An async psycopg connection in autocommit, through one cursor, behind
+    `conn.fetch(sql, params)`."""
 
     __slots__ = ("_cursor",)
 

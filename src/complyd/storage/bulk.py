@@ -111,28 +111,23 @@ class BulkInsert:
     def _postgres_statements(self, dialect: sa.Dialect) -> _Statements:
         """Statements in `$n` placeholders (a raw cursor's), with the casts of the dialect's
         own INSERT: $1 ... $shared in every row, then each row's own values numbered on."""
-        sql, _ = self._insert.sql_for(dialect)
-        head, _, row = sql.partition(" VALUES ")
+        insert, _ = self._insert.sql_for(dialect)
+        head, _, row = insert.partition(" VALUES ")
         casts = row.removeprefix("(").removesuffix(")").split(", ")
         if len(casts) != self._shared + self._per_row or any(c.count("%s") != 1 for c in casts):
-            raise ValueError(f"unexpected INSERT from the dialect: {sql}")
+            raise ValueError(f"unexpected INSERT from the dialect: {insert}")
+
+        shared, per_row = self._shared, self._per_row
+
+        def group(r: int) -> str:
+            """Row r's VALUES group: the shared $1 ... $shared, then its own numbers."""
+            first = shared + r * per_row  # the values bound before this row's own
+            numbers = [*range(1, shared + 1), *range(first + 1, first + per_row + 1)]
+            placed = [c.replace("%s", f"${n}") for c, n in zip(casts, numbers, strict=True)]
+            return "(" + ", ".join(placed) + ")"
 
         def values(rows: int) -> str:
-            def one(r: int) -> str:
-                first = self._shared + r * self._per_row  # the values before this row's own
-                numbers = [
-                    *range(1, self._shared + 1),
-                    *range(first + 1, first + self._per_row + 1),
-                ]
-                return (
-                    "("
-                    + ", ".join(
-                        c.replace("%s", f"${n}") for c, n in zip(casts, numbers, strict=True)
-                    )
-                    + ")"
-                )
-
-            return head + " VALUES " + ", ".join(one(r) for r in range(rows))
+            return head + " VALUES " + ", ".join(group(r) for r in range(rows))
 
         self._postgres = _Statements(values)
         return self._postgres
