@@ -3,7 +3,6 @@ SQLite) keep every value exactly, on every backend."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from complyd.service import ComplianceService
 from complyd.storage import schema
 from complyd.storage.bulk import COPY_FROM, BulkInsert
 from complyd.storage.sql import SqlStore
+from tests.storage.loops import run
 
 # Characters COPY's text format escapes, and some that it must pass through untouched.
 AWKWARD = ["tab\there", "line\nbreak", "back\\slash", "\\N", "quote\"'", "ünï☃de", "\r", ""]
@@ -47,7 +47,7 @@ def test_a_put_round_trips_every_value(store: SqlStore, count: int, on_loop: boo
         "i-0123456789abcdef0", "ManagedInstance", "Custom:Big", execution, entries, 10
     )
     if on_loop:
-        asyncio.run(service.put(tenant, request))
+        run(service.put(tenant, request))
     else:
         service.put_compliance_items(tenant, request)
     got, after = [], None

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -23,15 +21,9 @@ from complyd.storage.bulk import COPY_FROM
 from complyd.storage.sql import SqlStore
 from tests.conftest import require_postgres
 from tests.postgres import schemas
+from tests.storage.loops import run
 
 TENANT = Tenant("333344445555", "ap-south-1")
-T = TypeVar("T")
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """The coroutine on a loop of a thread of its own: this thread may run one already."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, main).result()
 
 
 def request(resource: str, n: int, ctype: str = "Custom:loop") -> PutRequest:

@@ -8,24 +8,15 @@ put must be readable afterwards, also by a new store on the same database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from complyd.config import Settings
 from complyd.errors import ComplianceTypeCountLimitExceededException
 from complyd.model import ExecutionSummary, ItemEntry, PutRequest, Severity, Status, Tenant
 from complyd.service import ComplianceService
 from complyd.storage.sql import SqlStore
+from tests.storage.loops import run
 
 TENANT = Tenant("222233334444", "eu-west-1")
-T = TypeVar("T")
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """The coroutine on a loop of a thread of its own: this thread may run one already."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, main).result()
 
 
 def request(resource: str, ctype: str, n: int) -> PutRequest:
