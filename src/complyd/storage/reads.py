@@ -69,6 +69,10 @@ class ReadConnections:
         # under a reader by the server (SQLite's OperationalError means something else).
         self._lost: type[BaseException] = engine.dialect.dbapi.OperationalError  # type: ignore[union-attr]
         self._lost_is_retried = engine.dialect.name == "postgresql"
+        # PostgreSQL's rows in binary format: the same Python values, without parsing integers
+        # and strings from text (as the event loop's reads take them, storage.aio).
+        postgres = engine.dialect.name == "postgresql"
+        self._options: dict[str, Any] = {"binary": True} if postgres else {}
 
     def _open(self) -> Any:
         # Checked out of the engine's pool and kept: the pool still counts it, so reads and
@@ -85,7 +89,7 @@ class ReadConnections:
         for attempt in (1, 2):
             try:
                 with self.connection() as conn:
-                    rows: list[Any] = conn.execute(sql, params).fetchall()
+                    rows: list[Any] = conn.execute(sql, params, **self._options).fetchall()
                     return rows
             except self._lost:
                 if attempt > 1 or not self._lost_is_retried:
