@@ -68,10 +68,10 @@ class ReadConnections:
         # The driver's "connection lost" error; only PostgreSQL's connections can be closed
         # under a reader by the server (SQLite's OperationalError means something else).
         self._lost: type[BaseException] = engine.dialect.dbapi.OperationalError  # type: ignore[union-attr]
-        self._lost_is_retried = engine.dialect.name == "postgresql"
+        postgres = engine.dialect.name == "postgresql"
+        self._lost_is_retried = postgres
         # PostgreSQL's rows in binary format: the same Python values, without parsing integers
         # and strings from text (as the event loop's reads take them, storage.aio).
-        postgres = engine.dialect.name == "postgresql"
         self._options: dict[str, Any] = {"binary": True} if postgres else {}
 
     def _open(self) -> Any:
