@@ -17,7 +17,6 @@ import fcntl
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -47,10 +46,17 @@ class WriterLock:
     longer after each try; when several complyd processes (`serve --workers N`, an operator
     command) write one database, each waits here instead and is woken the moment the lock is
     free. Writers that do not take it still meet SQLite's own lock and busy timeout.
+
+    The kernel's lock is not fair: a process that releases it and asks again at once beats one
+    that has to be woken to take it, so a busy process could keep another waiting for as long
+    as it has writes. A waiter therefore says so first, with a shared lock on a second file
+    (`<path>-waiting`), and a process that finds anyone waiting lets them all have the lock
+    before it asks for it again: under contention, processes take turns.
     """
 
     def __init__(self, path: str) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._waiting_fd = os.open(f"{path}-waiting", os.O_RDWR | os.O_CREAT, 0o600)
 
     def __enter__(self) -> None:
         self.acquire()
@@ -59,20 +65,41 @@ class WriterLock:
         self.release()
 
     def acquire(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+        """Block until the lock is held, after every process already waiting for it."""
+        # Each call releases the GIL while it waits.
+        if self.others_waiting():
+            # Granted once no process holds the shared lock: each one waiting has had its turn.
+            fcntl.flock(self._waiting_fd, fcntl.LOCK_EX)
+        fcntl.flock(self._waiting_fd, fcntl.LOCK_SH)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(self._waiting_fd, fcntl.LOCK_UN)
 
     def try_acquire(self) -> bool:
+        """Take the lock if it is free and no other process is waiting for it."""
+        if self.others_waiting():
+            return False
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         return True
 
+    def others_waiting(self) -> bool:
+        try:
+            fcntl.flock(self._waiting_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._waiting_fd, fcntl.LOCK_UN)
+        return False
+
     def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         os.close(self._fd)
+        os.close(self._waiting_fd)
 
 
 class GroupCommitter:
@@ -194,10 +221,6 @@ class InlineWriter:
 
 
 Applied = tuple["asyncio.Future[Any]", bool, Any]
-# Within this long of finding the writer lock taken by another process, a process that has
-# just committed waits this long before taking the lock again.
-CONTENDED_S = 1.0
-TURN_S = 0.0002
 
 
 class LoopCommitter:
@@ -222,7 +245,6 @@ class LoopCommitter:
         self._applied: list[Applied] = []
         self._waiting: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = []
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="complyd-commit")
-        self._contended_at = -CONTENDED_S
 
     def _driver(self) -> Any:
         if self._conn is None:
@@ -246,7 +268,7 @@ class LoopCommitter:
             return
         if not self._open:
             if self._lock is not None and not self._lock.try_acquire():
-                self._contended_at = time.monotonic()
+                # Held, or wanted by another process first: wait for it (and them) on the thread.
                 self._busy = True
                 assert self._loop is not None
                 waited = self._loop.run_in_executor(self._thread, self._lock.acquire)
@@ -305,17 +327,6 @@ class LoopCommitter:
             self._reconnect()
         else:
             settle(batch)
-        if self._waiting and time.monotonic() - self._contended_at < CONTENDED_S:
-            # Another process wants the lock too: let it have a turn before taking it back,
-            # else the one that just released it would win every race for it.
-            assert self._loop is not None
-            self._busy = True
-            self._loop.call_later(TURN_S, self._after_turn)
-            return
-        self._drain()
-
-    def _after_turn(self) -> None:
-        self._busy = False
         self._drain()
 
     def _fail_waiting(self, exc: BaseException) -> None:
