@@ -43,6 +43,7 @@ from complyd.storage.conditions import (
 from complyd.storage.prepared import Prepared
 from complyd.storage.schema import (
     FLEET_KEY,
+    SUMMARY_FIELDS,
     compliance_counts,
     compliance_items,
     resource_summaries,
@@ -163,7 +164,7 @@ def _halves(counts: Mapping[tuple[str, str], int]) -> tuple[SeverityCounts, Seve
 _ITEM_COLUMNS = [sa.cast(c, sa.Text).label(c.name) if c.name == "details" else c for c in ITEMS.c][
     2:
 ]
-_SUMMARY_COLUMNS = list(SUMMARIES.c)[2:]
+_SUMMARY_COLUMNS = SUMMARY_FIELDS[2:]
 _ITEM_ORDER = (ITEMS.c.resource_id, ITEMS.c.compliance_type, ITEMS.c.item_key)
 _SUMMARY_ORDER = (SUMMARIES.c.resource_id, SUMMARIES.c.compliance_type)
 

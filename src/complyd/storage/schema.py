@@ -53,6 +53,7 @@ compliance_items = sa.Table(
     sqlite_with_rowid=False,
 )
 
+ITEMS_DIGEST = "items_digest"
 resource_summaries = sa.Table(
     "resource_summaries",
     metadata,
@@ -66,6 +67,9 @@ resource_summaries = sa.Table(
     sa.Column("content_hash", sa.Text, nullable=True),
     sa.Column("patch_group", sa.Text, nullable=True),
     sa.Column("total_size", sa.BigInteger, nullable=False),
+    # A digest of the type's item rows but their execution summaries (storage.write), so a put
+    # that re-reports the same items rewrites only those; NULL where not yet known.
+    sa.Column(ITEMS_DIGEST, sa.LargeBinary, nullable=True),
     sa.Index(
         "ix_resource_summaries_type",
         "account_id",
@@ -76,6 +80,9 @@ resource_summaries = sa.Table(
     # Rows live in the primary-key B-tree itself, not also in a rowid table: half the writes.
     sqlite_with_rowid=False,
 )
+
+# A summary record's columns: every column but the items' digest, which only writes use.
+SUMMARY_FIELDS = [c for c in resource_summaries.c if c.name != ITEMS_DIGEST]
 
 # Resources per (type, status, overall severity), kept current by every put, so unfiltered
 # fleet summaries read a handful of rows however large the fleet. FLEET_KEY holds the rollup

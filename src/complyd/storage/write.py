@@ -8,9 +8,11 @@ Must not contain compliance rules: what to write is decided by the service.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from complyd.clock import now_ms
@@ -29,7 +31,9 @@ from complyd.storage.reset import clear
 from complyd.storage.rows import summary_from_record
 from complyd.storage.schema import (
     FLEET_KEY,
+    ITEMS_DIGEST,
     RESOURCE_KEY,
+    SUMMARY_FIELDS,
     compliance_counts,
     compliance_items,
     resource_summaries,
@@ -47,13 +51,22 @@ def _key(table: sa.Table, columns: int) -> list[sa.ColumnElement[bool]]:
     return [table.c[name] == _b(n) for n, name in enumerate(RESOURCE_KEY[:columns])]
 
 
-_RESOURCE_ROWS = Prepared(sa.select(*list(SUMMARIES.c)[2:]).where(*_key(SUMMARIES, 3)))
+# A resource's summary records, each followed by its type's items digest.
+_RESOURCE_ROWS = Prepared(
+    sa.select(*SUMMARY_FIELDS[2:], SUMMARIES.c[ITEMS_DIGEST]).where(*_key(SUMMARIES, 3))
+)
+_DIGEST_AT = len(SUMMARY_FIELDS) - 2
 _ITEMS_OF_TYPE = Prepared(
     sa.select(*[sa.cast(c, sa.Text) if c.name == "details" else c for c in list(ITEMS.c)[2:]])
     .where(*_key(ITEMS, 4))
     .order_by(ITEMS.c.item_key)
 )
 _DELETE_ITEMS = Prepared(sa.delete(ITEMS).where(*_key(ITEMS, 4)))
+_SET_EXECUTION = Prepared(
+    sa.update(ITEMS)
+    .where(*_key(ITEMS, 4))
+    .values(execution_time_ms=_b(4), execution_id=_b(5), execution_type=_b(6))
+)
 _DELETE_SUMMARY = Prepared(sa.delete(SUMMARIES).where(*_key(SUMMARIES, 4)))
 # Every item row of one put shares its tenant, resource and type: RESOURCE_KEY's columns.
 _INSERT_ITEMS = BulkInsert(ITEMS, shared=len(RESOURCE_KEY))
@@ -78,6 +91,18 @@ _COUNT = Prepared(
 _LOCK = Prepared(
     sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_b(0), sa.literal(0))))
 )
+
+
+def items_digest(items: Sequence[ItemRecord]) -> bytes:
+    """What a type's item rows hold but their execution summaries: each record's key, Id,
+    Title, Status, Severity and Details (its size follows from them)."""
+    return hashlib.blake2b(orjson.dumps([r[2:8] for r in items]), digest_size=16).digest()
+
+
+def _one_execution(items: Sequence[ItemRecord]) -> tuple[Any, ...] | None:
+    """The execution summary every record carries, if they all carry the same one."""
+    first = items[0][8:11]
+    return first if all(r[8:11] == first for r in items) else None
 
 
 def summary_values(tenant: Tenant, s: ResourceSummary) -> list[Any]:
@@ -109,6 +134,8 @@ class SqlWriteTransaction:
         self._cursor = cursor
         self._dialect = dialect
         self._postgres = dialect.name == "postgresql"
+        # The stored items digest of each type of the resource `lock_resource` read.
+        self._digests: dict[str, bytes | None] = {}
 
     @classmethod
     def on(cls, conn: sa.Connection) -> SqlWriteTransaction:
@@ -129,6 +156,7 @@ class SqlWriteTransaction:
             # even before any of its rows exist: a transaction-scoped advisory lock.
             self._run(_LOCK, ["\x1f".join((tenant.account_id, tenant.region, resource_id))])
         rows = self._run(_RESOURCE_ROWS, [tenant.account_id, tenant.region, resource_id]).fetchall()
+        self._digests = {r[1]: r[_DIGEST_AT] for r in rows}
         return [summary_from_record(r) for r in rows]
 
     def items_of_type(
@@ -149,11 +177,19 @@ class SqlWriteTransaction:
         change: SummaryChange | None = None,
     ) -> None:
         key = [tenant.account_id, tenant.region, resource_id, compliance_type]
-        self._run(_DELETE_ITEMS, key)
-        # Records start with the resource id and type, the rest of the rows' shared key.
-        _INSERT_ITEMS.execute(self._dialect, self._cursor, key[:2], items)
+        digest = items_digest(items) if items else None
+        execution = None
+        if digest is not None and digest == self._digests.get(compliance_type):
+            # The rows hold these items already: only their execution summary can differ.
+            execution = _one_execution(items)
+        if execution is not None:
+            self._run(_SET_EXECUTION, [*key, *execution])
+        else:
+            self._run(_DELETE_ITEMS, key)
+            # Records start with the resource id and type, the rest of the rows' shared key.
+            _INSERT_ITEMS.execute(self._dialect, self._cursor, key[:2], items)
         if summary is not None:
-            self._run(_UPSERT_SUMMARY, summary_values(tenant, summary))
+            self._run(_UPSERT_SUMMARY, [*summary_values(tenant, summary), digest])
         else:
             self._run(_DELETE_SUMMARY, key)
         self._move(
