@@ -70,7 +70,8 @@ _SET_EXECUTION = Prepared(
 _DELETE_SUMMARY = Prepared(sa.delete(SUMMARIES).where(*_key(SUMMARIES, 4)))
 # Every item row of one put shares its tenant, resource and type: RESOURCE_KEY's columns.
 _INSERT_ITEMS = BulkInsert(ITEMS, shared=len(RESOURCE_KEY))
-_SUMMARY_COLUMNS = [c.name for c in SUMMARIES.c]
+# The upsert binds a summary record's values (summary_values), then the items digest.
+_SUMMARY_COLUMNS = [*(c.name for c in SUMMARY_FIELDS), ITEMS_DIGEST]
 # One statement whether or not the row exists: SQLite and PostgreSQL share this syntax.
 _UPSERT_SUMMARY = Prepared(
     sa.text(
@@ -106,7 +107,7 @@ def _one_execution(items: Sequence[ItemRecord]) -> tuple[Any, ...] | None:
 
 
 def summary_values(tenant: Tenant, s: ResourceSummary) -> list[Any]:
-    """A summary row's values in the table's column order."""
+    """A summary record's values, in the order of SUMMARY_FIELDS."""
     e = s.execution
     return [
         tenant.account_id,
