@@ -387,22 +387,31 @@ def fixture(seconds: float, report: Report, goals: Goals) -> None:
         timeout=seconds * 4 + 120,
     ).stdout
     ms = json.loads(out.splitlines()[-1])
+    report.add(
+        "fixture: mock_compliance() enter+exit",
+        f"{ms['mock_compliance']:10.3f} ms   moto's mock_aws() {ms['mock_aws']:.3f} ms",
+    )
+    ratio = ms["mock_compliance"] / ms["mock_aws"]
+    goals.at_most(
+        "fixture: mock_compliance() enter+exit, vs mock_aws()", "in-process", ratio, 1, " x"
+    )
     pairs = [
-        ("mock_compliance() enter+exit", "mock_compliance", "mock_aws() enter+exit", "mock_aws"),
-        ("put of 10 items, per call", "put_compliance_items", "put_parameter", "put_parameter"),
-        (
-            "ListComplianceItems, per call",
-            "list_compliance_items",
-            "get_parameter",
-            "get_parameter",
-        ),
+        ("put of 10 items, per call", "put_compliance_items", "put_parameter"),
+        ("ListComplianceItems (10 items), per call", "list_compliance_items", "get_parameter"),
     ]
-    for name, ours, theirs_name, theirs in pairs:
+    for name, ours, theirs in pairs:
+        # The goal compares each mock alone; with both active, moto's handler also sees every
+        # compliance call (its cost, reported beside).
+        both = f"{ours} together", f"{theirs} together"
         report.add(
-            f"fixture: {name}", f"{ms[ours]:10.3f} ms   moto's {theirs_name} {ms[theirs]:.3f} ms"
+            f"fixture: {name}",
+            f"{ms[ours]:10.3f} ms   moto's {theirs} {ms[theirs]:.3f} ms; with both mocks "
+            f"active {ms[both[0]]:.3f} ms and {ms[both[1]]:.3f} ms "
+            f"({ms[both[0]] / ms[both[1]]:.2f} x)",
         )
-        ratio = ms[ours] / ms[theirs]
-        goals.at_most(f"fixture: {name}, vs moto's {theirs_name}", "in-process", ratio, 1, " x")
+        goals.at_most(
+            f"fixture: {name}, vs moto's {theirs}", "in-process", ms[ours] / ms[theirs], 1, " x"
+        )
 
 
 def page_token(port: int, pages: int) -> str:
