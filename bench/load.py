@@ -6,8 +6,10 @@ written into a Lua script that wrk cycles through, so client cost stays out of t
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -140,3 +142,16 @@ def run_wrk(
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
     return LoadResult(rps, p50, p99, total, errors)
+
+
+def replay_once(port: int, requests: list[bytes]) -> None:
+    """Send each request once, in order, on one keep-alive connection; every answer must be
+    200."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        for raw in requests:
+            sock.sendall(raw)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            body = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status}: {body[:300]!r}")

@@ -3,11 +3,13 @@
 Owns connection settings: SQLite in WAL mode with synchronous=FULL (an acknowledged write
 survives a crash or power loss), a busy timeout, and `BEGIN IMMEDIATE` for writes so two
 writers never deadlock upgrading a read lock; PostgreSQL with a connection pool. Also applies
-the Alembic migrations, one replica at a time. Must not know the tables' meaning.
+the Alembic migrations, one replica at a time, and on PostgreSQL gathers planner statistics
+for tables that hold rows but have none. Must not know the tables' meaning.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from complyd.storage.memory import is_memory, keep_alive
+
+log = logging.getLogger("complyd.storage")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "complyd_write"
@@ -118,3 +122,39 @@ def migrate(engine: sa.Engine) -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(_MIGRATION_LOCK)
             command.upgrade(_alembic_config(connection), "head")
+            if connection.dialect.name == "postgresql":
+                analyze_unanalyzed(connection)
+
+
+# The schema's tables that hold rows but have never been analyzed, by hand or by autovacuum.
+_UNANALYZED = sa.text(
+    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+    "AND last_analyze IS NULL AND last_autoanalyze IS NULL "
+    "AND pg_relation_size(relid) > 0 ORDER BY relname"
+)
+_autovacuum_checked = False
+
+
+def analyze_unanalyzed(connection: sa.Connection) -> list[str]:
+    """ANALYZE the tables of the schema that hold rows but have no planner statistics; returns
+    their names.
+
+    Without statistics PostgreSQL's planner cannot tell a tenant-wide index from the primary
+    key: a lookup of one resource's summary rows (every put makes one) can then scan all of a
+    tenant's rows. Autovacuum gathers statistics within a minute of a bulk load, but not while
+    it is off; a store opened on such a database gathers them first, and says (once per
+    process) that autovacuum is off, since statistics then go stale as the tables change."""
+    global _autovacuum_checked
+    tables = [str(name) for name in connection.execute(_UNANALYZED).scalars()]
+    for name in tables:
+        connection.exec_driver_sql(f'ANALYZE "{name}"')
+    if not _autovacuum_checked:
+        _autovacuum_checked = True
+        if connection.exec_driver_sql("SHOW autovacuum").scalar() == "off":
+            log.warning(
+                "PostgreSQL's autovacuum is off: complyd's tables are neither vacuumed nor "
+                "re-analyzed as they change, so they keep dead rows and the planner's "
+                "statistics go stale. Turn it on (autovacuum = on), or run VACUUM ANALYZE on "
+                "complyd's schema regularly."
+            )
+    return tables
