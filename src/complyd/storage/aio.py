@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -34,11 +35,18 @@ class BridgedCursor:
     """An async psycopg cursor behind the DB-API's synchronous calls, for code run by
     `LoopPostgres.read` or `write`."""
 
-    __slots__ = ("_cursor", "_pipeline")
+    __slots__ = ("_cursor", "_pipeline", "_raw")
 
-    def __init__(self, cursor: psycopg.AsyncCursor[Any], pipeline: Pipeline | None = None) -> None:
+    def __init__(
+        self,
+        cursor: psycopg.AsyncCursor[Any],
+        pipeline: Pipeline | None = None,
+        raw: Callable[[], psycopg.AsyncCursor[Any]] | None = None,
+    ) -> None:
+        """`raw` gives the connection's cursor for `$n` placeholders (else one is made)."""
         self._cursor = cursor
         self._pipeline = pipeline
+        self._raw = raw
 
     def execute(self, sql: Any, params: Any = None) -> BridgedCursor:
         await_only(self._cursor.execute(sql, params))
@@ -50,7 +58,8 @@ class BridgedCursor:
     def raw(self) -> BridgedCursor:
         """A cursor on the same connection (and pipeline) for statements in PostgreSQL's own
         `$n` placeholders, which psycopg sends as they are."""
-        return BridgedCursor(psycopg.AsyncRawCursor(self._cursor.connection), self._pipeline)
+        raw = self._raw() if self._raw else psycopg.AsyncRawCursor(self._cursor.connection)
+        return BridgedCursor(raw, self._pipeline)
 
     def fetchall(self) -> list[Any]:
         rows: list[Any] = await_only(self._cursor.fetchall())
@@ -167,6 +176,28 @@ class LoopConnections:
         self._size = size
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None
+        # One cursor per connection, kept with it: a new cursor per statement costs about a
+        # fifth of a read's round trip (its adapters and loaders are set up anew).
+        self._cursors: weakref.WeakKeyDictionary[
+            psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]
+        ] = weakref.WeakKeyDictionary()
+        self._raw_cursors: weakref.WeakKeyDictionary[
+            psycopg.AsyncConnection[Any], psycopg.AsyncCursor[Any]
+        ] = weakref.WeakKeyDictionary()
+
+    def cursor(self, conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+        """The cursor kept with `conn` (one of this pool's, in use by the caller)."""
+        cursor = self._cursors.get(conn)
+        if cursor is None:
+            cursor = self._cursors[conn] = conn.cursor()
+        return cursor
+
+    def raw_cursor(self, conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+        """The cursor for `$n` placeholders kept with `conn`."""
+        cursor = self._raw_cursors.get(conn)
+        if cursor is None:
+            cursor = self._raw_cursors[conn] = psycopg.AsyncRawCursor(conn)
+        return cursor
 
     @asynccontextmanager
     async def connection(self, fresh: bool = False) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -233,7 +264,8 @@ class LoopPostgres:
                 try:
                     if not conn.autocommit:
                         await conn.set_autocommit(True)  # one statement, one snapshot
-                    return await greenlet_spawn(_run_bound, BridgedConnection(conn.cursor()), fn)
+                    cursor = self._connections.cursor(conn)
+                    return await greenlet_spawn(_run_bound, BridgedConnection(cursor), fn)
                 except psycopg.OperationalError:
                     if attempt > 1 or not conn.broken:
                         raise
@@ -255,7 +287,12 @@ class LoopPostgres:
                     if conn.autocommit:
                         await conn.set_autocommit(False)
                     await pipeline.enter()
-                    result = await greenlet_spawn(fn, BridgedCursor(conn.cursor(), pipeline))
+                    cursor = BridgedCursor(
+                        self._connections.cursor(conn),
+                        pipeline,
+                        lambda: self._connections.raw_cursor(conn),
+                    )
+                    result = await greenlet_spawn(fn, cursor)
                     committing = True
                     await conn.commit()
                     await pipeline.leave()
