@@ -1,11 +1,13 @@
 """A PostgreSQL store opened on tables that hold rows but have no planner statistics gathers
-them first, so a put's lookup of its resource's summary rows reads the primary key instead of
-scanning the tenant's rows through the per-type index."""
+them first, and the analyzer gathers them for tables that fill up later, so a put's lookup of
+its resource's summary rows reads the primary key instead of scanning the tenant's rows through
+the per-type index."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -89,10 +91,25 @@ def test_analyzed_tables_are_left_alone(url: str) -> None:
     store.close()
 
 
+def test_tables_that_fill_up_later_are_analyzed_by_the_analyzer(url: str) -> None:
+    store = SqlStore(url)  # opened on empty tables: nothing to analyze yet
+    analyzer = engine_module.Analyzer(store.engine, interval=0.05)
+    try:
+        fill(store, 300)
+        deadline = time.monotonic() + 20
+        while not analyzed(store.engine)["resource_summaries"]:
+            assert time.monotonic() < deadline, "the analyzer never analyzed the summaries"
+            time.sleep(0.05)
+        assert lookup_index(store.engine) == "resource_summaries_pkey"
+    finally:
+        analyzer.close()
+        store.close()
+
+
 def test_autovacuum_off_is_said_once(
     url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "_autovacuum_checked", False)
+    monkeypatch.setattr(engine_module, "_autovacuum_said", False)
     with caplog.at_level(logging.WARNING, logger="complyd.storage"):
         SqlStore(url).close()
         SqlStore(url).close()

@@ -4,12 +4,14 @@ Owns connection settings: SQLite in WAL mode with synchronous=FULL (an acknowled
 survives a crash or power loss), a busy timeout, and `BEGIN IMMEDIATE` for writes so two
 writers never deadlock upgrading a read lock; PostgreSQL with a connection pool. Also applies
 the Alembic migrations, one replica at a time, and on PostgreSQL gathers planner statistics
-for tables that hold rows but have none. Must not know the tables' meaning.
+for tables that hold rows but have none (at migration, and every minute while autovacuum is
+off). Must not know the tables' meaning.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +134,8 @@ _UNANALYZED = sa.text(
     "AND last_analyze IS NULL AND last_autoanalyze IS NULL "
     "AND pg_relation_size(relid) > 0 ORDER BY relname"
 )
-_autovacuum_checked = False
+ANALYZE_INTERVAL_S = 60.0
+_autovacuum_said = False
 
 
 def analyze_unanalyzed(connection: sa.Connection) -> list[str]:
@@ -141,20 +144,55 @@ def analyze_unanalyzed(connection: sa.Connection) -> list[str]:
 
     Without statistics PostgreSQL's planner cannot tell a tenant-wide index from the primary
     key: a lookup of one resource's summary rows (every put makes one) can then scan all of a
-    tenant's rows. Autovacuum gathers statistics within a minute of a bulk load, but not while
-    it is off; a store opened on such a database gathers them first, and says (once per
-    process) that autovacuum is off, since statistics then go stale as the tables change."""
-    global _autovacuum_checked
+    tenant's rows. Autovacuum gathers statistics within a minute of a load, but not while it is
+    off: a store gathers them when it opens, and while autovacuum is off, every minute
+    (`Analyzer`), for tables that fill up later. Any statistics will do for that lookup: the
+    tenant's columns hold few distinct values, so the planner then prefers the primary key."""
     tables = [str(name) for name in connection.execute(_UNANALYZED).scalars()]
     for name in tables:
         connection.exec_driver_sql(f'ANALYZE "{name}"')
-    if not _autovacuum_checked:
-        _autovacuum_checked = True
-        if connection.exec_driver_sql("SHOW autovacuum").scalar() == "off":
-            log.warning(
-                "PostgreSQL's autovacuum is off: complyd's tables are neither vacuumed nor "
-                "re-analyzed as they change, so they keep dead rows and the planner's "
-                "statistics go stale. Turn it on (autovacuum = on), or run VACUUM ANALYZE on "
-                "complyd's schema regularly."
-            )
     return tables
+
+
+def autovacuum_off(engine: sa.Engine) -> bool:
+    """Whether PostgreSQL's autovacuum is off; says so once per process, since complyd's tables
+    then keep their dead rows and their statistics go stale."""
+    global _autovacuum_said
+    with engine.connect() as connection:
+        off = connection.exec_driver_sql("SHOW autovacuum").scalar() == "off"
+    if off and not _autovacuum_said:
+        _autovacuum_said = True
+        log.warning(
+            "PostgreSQL's autovacuum is off: complyd's tables are neither vacuumed nor "
+            "re-analyzed as they change, so they keep dead rows and the planner's statistics "
+            "go stale (complyd gathers them only for tables that have none). Turn it on "
+            "(autovacuum = on), or run VACUUM ANALYZE on complyd's schema regularly."
+        )
+    return off
+
+
+class Analyzer:
+    """Runs `analyze_unanalyzed` every `interval` seconds on a thread of its own, for tables
+    that fill up after the store opened while autovacuum is off."""
+
+    def __init__(self, engine: sa.Engine, interval: float = ANALYZE_INTERVAL_S) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="complyd-analyze", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with self._engine.begin() as connection:
+                    tables = analyze_unanalyzed(connection)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.warning("gathering planner statistics failed", exc_info=True)
+                continue
+            if tables:
+                log.info("gathered planner statistics of %s", ", ".join(tables))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

@@ -32,7 +32,13 @@ from complyd.storage.aio import LoopPostgres
 from complyd.storage.base import ComplianceCount, WriteTransaction
 from complyd.storage.browse import summaries_page
 from complyd.storage.changelog import SqlHistory
-from complyd.storage.engine import WRITE_OPTION, create_engine, migrate
+from complyd.storage.engine import (
+    WRITE_OPTION,
+    Analyzer,
+    autovacuum_off,
+    create_engine,
+    migrate,
+)
 from complyd.storage.memory import is_memory
 from complyd.storage.reads import SqlReads
 from complyd.storage.rows import item_from_record, summary_from_record
@@ -58,7 +64,8 @@ class SqlStore:
     store they run inline. Every SQLite writer holds the writer lock beside the database, so
     worker processes take turns. PostgreSQL reads and writes from the event loop run on it
     (`LoopPostgres`), other threads' on worker pools; each write is its own transaction,
-    serialised per (resource, type) by a transaction-scoped advisory lock."""
+    serialised per (resource, type) by a transaction-scoped advisory lock. While PostgreSQL's
+    autovacuum is off, an `Analyzer` thread gathers statistics for tables that fill up."""
 
     def __init__(
         self,
@@ -94,6 +101,7 @@ class SqlStore:
         self._inline: InlineWriter | None = None
         self._loop_committer: LoopCommitter | None = None
         self._checkpointer: Checkpointer | None = None
+        self._analyzer: Analyzer | None = None
         self._on_loop: LoopPostgres | None = None
         if inline_writes is None:
             inline_writes = is_memory(url)
@@ -110,6 +118,8 @@ class SqlStore:
             # Other threads' writes; the event loop's reads and writes run on it (LoopPostgres).
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="complyd-write")
             self._on_loop = LoopPostgres(self.engine, workers)
+            if autovacuum_off(self.engine):
+                self._analyzer = Analyzer(self.engine)
 
     def _writer_lock(self) -> WriterLock | None:
         return WriterLock(self._lock_path) if self._lock_path is not None else None
@@ -260,6 +270,8 @@ class SqlStore:
             self._loop_committer.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
+        if self._analyzer is not None:
+            self._analyzer.close()
         if self._committer is not None:
             self._committer.close()
         if self._executor is not None:
