@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from complyd.config import database_url
+from complyd.storage.engine import analyze_unanalyzed
 from complyd.storage.sql import SqlStore
 from complyd.testing.server import (
     ComplydProcess,
@@ -446,18 +447,15 @@ def sqlite_db(path: Path) -> Iterator[str]:
 
 
 def analyze(db_url: str) -> None:
-    """PostgreSQL's ANALYZE of the store's tables, as autovacuum runs it within a minute of a
-    load (this machine's PostgreSQL may have autovacuum off); SQLite's planner needs none."""
+    """PostgreSQL's ANALYZE of the store's freshly loaded tables, as autovacuum runs it within a
+    minute of a load (this machine's PostgreSQL may have autovacuum off); SQLite's planner
+    needs none."""
     if not db_url.startswith("postgresql"):
         return
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as conn:
-            tables = conn.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            ).scalars()
-            for table in list(tables):
-                conn.exec_driver_sql(f'ANALYZE "{table}"')
+            analyze_unanalyzed(conn)
     finally:
         engine.dispose()
 

@@ -40,10 +40,10 @@ class BridgedCursor:
     def __init__(
         self,
         cursor: psycopg.AsyncCursor[Any],
-        pipeline: Pipeline | None = None,
-        raw: Callable[[], psycopg.AsyncCursor[Any]] | None = None,
+        pipeline: Pipeline | None,
+        raw: Callable[[], psycopg.AsyncCursor[Any]],
     ) -> None:
-        """`raw` gives the connection's cursor for `$n` placeholders (else one is made)."""
+        """`raw` gives the connection's cursor for `$n` placeholders."""
         self._cursor = cursor
         self._pipeline = pipeline
         self._raw = raw
@@ -58,8 +58,7 @@ class BridgedCursor:
     def raw(self) -> BridgedCursor:
         """A cursor on the same connection (and pipeline) for statements in PostgreSQL's own
         `$n` placeholders, which psycopg sends as they are."""
-        raw = self._raw() if self._raw else psycopg.AsyncRawCursor(self._cursor.connection)
-        return BridgedCursor(raw, self._pipeline)
+        return BridgedCursor(self._raw(), self._pipeline, self._raw)
 
     def fetchall(self) -> list[Any]:
         rows: list[Any] = await_only(self._cursor.fetchall())
